@@ -1,0 +1,52 @@
+# Faro's two commands: `make run` (capture against the local cluster) and `make test`.
+# Everything is set up from nothing: a virtualenv, the cluster binaries (built from Go
+# modules into ~/.cache/faro, once per version), and the cluster itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+KUBECONFIG_PATH = $(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_KUBECONFIG')
+
+.PHONY: venv build-testbed cluster-up cluster-down lint typecheck test test-unit test-cluster run clean
+
+$(BIN)/faro: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/faro
+
+build-testbed:
+	testbed/build.sh
+
+cluster-up:
+	@testbed/cluster-up.sh
+
+cluster-down:
+	@testbed/cluster-down.sh
+
+lint: venv
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
+
+typecheck: venv
+	$(BIN)/mypy
+
+test-unit: venv
+	$(BIN)/pytest -m "not cluster"
+
+# The README's test command. The cluster is started if none is running and left running
+# for fast local iteration (`make cluster-down` stops it); CI stops it itself.
+test: venv lint typecheck
+	testbed/cluster-up.sh >/dev/null
+	KUBECONFIG=$(KUBECONFIG_PATH) $(BIN)/pytest; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+
+run: venv
+	testbed/cluster-up.sh >/dev/null
+	KUBECONFIG=$(KUBECONFIG_PATH) $(BIN)/python -m faro.demo
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache output

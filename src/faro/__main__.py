@@ -1,0 +1,5 @@
+"""`python -m faro` is the same as the `faro` command."""
+
+from faro.cli.main import main
+
+main()

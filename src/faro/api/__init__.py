@@ -1,0 +1,1 @@
+"""api layer (see DESIGN.md: imports flow cli -> api -> capture/sinks/ops -> kube -> model)."""

@@ -1,0 +1,1 @@
+"""Command line: flags -> config -> run. Nothing else lives here."""

@@ -1,0 +1,195 @@
+"""The one door to the API server.
+
+kubernetes_asyncio does what must not be hand-written: kubeconfig parsing, contexts,
+client certificates, exec plugins, OIDC, in-cluster service account tokens and TLS. We keep
+its session but bypass its generated models: every request here returns the raw aiohttp
+response (``_preload_content=False``) so that watch and log streams are read as bytes and
+decoded with orjson on the hot path (DESIGN.md, "Hot path").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncGenerator, AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+from kubernetes_asyncio import client as k8s_client
+from kubernetes_asyncio import config as k8s_config
+
+from faro.kube.errors import ApiError, ConfigError, KubeError
+
+DEFAULT_POOL_SIZE = 200
+_IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+def _in_cluster() -> bool:
+    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and _IN_CLUSTER_TOKEN.exists()
+
+
+class KubeClient:
+    """An authenticated connection pool to one cluster, speaking raw HTTP."""
+
+    def __init__(self, api: Any, context: str | None, refresh: asyncio.Task[None] | None) -> None:
+        self._api = api
+        self.context = context
+        self._refresh = refresh
+
+    @property
+    def host(self) -> str:
+        return str(self._api.configuration.host)
+
+    @classmethod
+    async def connect(
+        cls,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
+    ) -> KubeClient:
+        """Load credentials the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config,
+        then the in-cluster service account. Raises ConfigError with a one-line reason."""
+        cfg = k8s_client.Configuration()
+        refresh: asyncio.Task[None] | None = None
+        explicit = kubeconfig or os.environ.get("KUBECONFIG")
+        default_file = Path(k8s_config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION).expanduser()
+        try:
+            if not explicit and not default_file.exists() and _in_cluster():
+                k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+                context = context or "in-cluster"
+            else:
+                path = kubeconfig or None
+                if path is not None and not Path(path).exists():
+                    raise ConfigError(f"kubeconfig {path!r} does not exist")
+                loader = await k8s_config.load_kube_config(
+                    config_file=path,
+                    context=context,
+                    client_configuration=cfg,
+                    persist_config=False,
+                )
+                current: Any = loader.current_context
+                context = context or (current or {}).get("name")
+                user: Any = loader._user
+                if (user is not None and "exec" in user) or loader.provider == "gcp":
+                    # The async client never refreshes exec/GCP tokens by itself.
+                    refresh = asyncio.create_task(
+                        k8s_config.refresh_token(loader, cfg), name="faro-token-refresh"
+                    )
+        except ConfigError:
+            raise
+        except k8s_config.ConfigException as exc:
+            raise ConfigError(f"invalid kubeconfig: {exc}") from None
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"invalid kubeconfig: {exc}") from None
+        cfg.connection_pool_maxsize = pool_size
+        return cls(k8s_client.ApiClient(configuration=cfg), context, refresh)
+
+    async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresh
+        await self._api.close()
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: aiohttp.ClientTimeout | float | None = None,
+    ) -> aiohttp.ClientResponse:
+        """Send a request and return the unread response, whatever its status."""
+        params = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
+        hdrs = {"Accept": "application/json", **(headers or {})}
+        try:
+            resp: aiohttp.ClientResponse = await self._api.call_api(
+                path,
+                method,
+                query_params=params,
+                header_params=hdrs,
+                body=body,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=timeout,
+            )
+        except (aiohttp.ClientError, OSError) as exc:
+            raise KubeError(f"cannot reach the API server at {self.host}: {exc}") from exc
+        return resp
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = 60,
+    ) -> Any:
+        """A whole request: raises ApiError on a non-2xx status, returns decoded JSON."""
+        resp = await self.open(method, path, query, body, headers, timeout)
+        async with resp:
+            data = await resp.read()
+            if resp.status >= 300:
+                raise ApiError.from_body(resp.status, data)
+        return orjson.loads(data) if data else None
+
+    async def get_json(self, path: str, query: dict[str, Any] | None = None) -> Any:
+        return await self.request_json("GET", path, query)
+
+    async def stream_lines(
+        self,
+        path: str,
+        query: dict[str, Any] | None = None,
+        read_timeout: float | None = None,
+    ) -> AsyncGenerator[bytes, None]:
+        """Yield raw lines (without b"\\n") of a streaming response.
+
+        Splits on b"\\n" only (never str.splitlines, which also breaks on \\r and U+0085) and
+        has no line-length cap. A final line without a newline is yielded at the end.
+        """
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=read_timeout)
+        resp = await self.open("GET", path, query, timeout=timeout)
+        async with resp:
+            if resp.status >= 300:
+                raise ApiError.from_body(resp.status, await resp.read())
+            async for line in iter_lines(resp.content.iter_any()):
+                yield line
+
+
+async def iter_lines(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+    """Re-split a chunk stream on b"\n". A line spanning many chunks is joined once, so a
+    1 MB line costs one copy, not one per chunk."""
+    pending: list[bytes] = []
+    async for chunk in chunks:
+        parts = chunk.split(b"\n")
+        if len(parts) == 1:
+            pending.append(chunk)
+            continue
+        if pending:
+            pending.append(parts[0])
+            parts[0] = b"".join(pending)
+            pending = []
+        tail = parts.pop()
+        if tail:
+            pending.append(tail)
+        for part in parts:
+            yield part
+    if pending:
+        yield b"".join(pending)
+
+
+def _query_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)

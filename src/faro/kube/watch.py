@@ -1,0 +1,242 @@
+"""A reflector: list, then watch, forever, without ever pretending to a complete history.
+
+Semantics follow client-go's reflector (DESIGN.md, "Watching"):
+- LIST (resourceVersion "0" first, paginated), then WATCH from the list's RV with
+  bookmarks and a random timeoutSeconds in [300, 600); on end of stream, watch again from
+  the last RV seen.
+- 410 Gone (HTTP status or in-stream ERROR) means our RV is too old: relist, diff against
+  what we knew, emit synthesized DELETED events for objects that vanished, and report a Gap
+  so consumers never mistake a relist for a complete history.
+- Backoff with jitter on errors; 429 backs off without relisting; a stream silent for longer
+  than `dead_after` is treated as dead and reconnected.
+- A reflector never raises out of `run()`: a 403 on one resource is recorded and retried
+  while every other reflector goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+from faro.kube.backoff import Backoff
+from faro.kube.client import KubeClient
+from faro.kube.errors import ApiError, KubeError
+from faro.model.events import Gap, WatchEvent, WatchType
+from faro.model.refs import ResourceType
+from faro.model.timefmt import now
+
+log = logging.getLogger("faro.watch")
+
+Emit = Callable[[WatchEvent], Awaitable[None]]
+OnGap = Callable[[Gap], Awaitable[None]]
+
+
+class _Gone(Exception):
+    """The watch's resourceVersion is too old (410): relist."""
+
+
+@dataclass
+class WatchStats:
+    """Counters a metrics exporter can read; the kube layer knows nothing of Prometheus."""
+
+    lists: int = 0
+    watches: int = 0
+    relists: int = 0
+    gone: int = 0
+    reconnects: int = 0
+    events: int = 0
+    errors: dict[int, int] = field(default_factory=dict)
+    last_error: str = ""
+
+
+@dataclass
+class _Known:
+    rv: str
+    name: str
+    namespace: str
+
+
+class Reflector:
+    def __init__(
+        self,
+        client: KubeClient,
+        resource: ResourceType,
+        namespace: str | None,
+        emit: Emit,
+        on_gap: OnGap | None = None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        page_size: int = 500,
+        dead_after: float = 150.0,
+        timeout_range: tuple[int, int] = (300, 600),
+    ) -> None:
+        self.client = client
+        self.resource = resource
+        self.namespace = namespace
+        self._emit = emit
+        self._on_gap = on_gap
+        self.label_selector = label_selector
+        self.field_selector = field_selector
+        self.page_size = page_size
+        self.dead_after = dead_after
+        self.timeout_range = timeout_range
+        self.synced = asyncio.Event()
+        self.stats = WatchStats()
+        self._known: dict[str, _Known] = {}
+        self._rv = ""
+        self._need_list = True
+        self._relist_reason = ""
+        self._stopping = False
+        self._backoff = Backoff()
+
+    @property
+    def name(self) -> str:
+        scope = self.namespace or "*"
+        return f"{self.resource.type_name}@{scope}"
+
+    def stop(self) -> None:
+        """Test and shutdown hook: the loop ends after the current step."""
+        self._stopping = True
+
+    def force_relist(self, reason: str) -> None:
+        self._need_list = True
+        self._relist_reason = reason
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                if self._need_list:
+                    await self._list()
+                await self._watch()
+                continue  # a normal end of stream: watch again from the last RV
+            except _Gone:
+                self.stats.gone += 1
+                self.force_relist("410 Gone: resourceVersion too old")
+                continue
+            except ApiError as exc:
+                self.stats.errors[exc.status] = self.stats.errors.get(exc.status, 0) + 1
+                self.stats.last_error = str(exc)
+                if exc.status == 410:
+                    self.stats.gone += 1
+                    self.force_relist("410 Gone on list continuation")
+                    continue
+                level = logging.WARNING if exc.status in (403, 404, 429) else logging.ERROR
+                log.log(level, "watch %s failed: %s", self.name, exc)
+            except (TimeoutError, KubeError, aiohttp.ClientError, ValueError, OSError) as exc:
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.info("watch %s interrupted: %s", self.name, self.stats.last_error)
+            self.stats.reconnects += 1
+            await asyncio.sleep(self._backoff.delay())
+
+    def _query(self) -> dict[str, Any]:
+        return {"labelSelector": self.label_selector, "fieldSelector": self.field_selector}
+
+    async def _list(self) -> None:
+        first = not self.synced.is_set()
+        relisting = not first
+        seen: dict[str, _Known] = {}
+        query = {
+            **self._query(),
+            "limit": self.page_size,
+            "resourceVersion": "0" if first else None,
+        }
+        path = self.resource.path(self.namespace)
+        t = now()
+        while True:
+            page = await self.client.get_json(path, query)
+            kind = self.resource.kind
+            api_version = self.resource.gvr.api_version
+            for obj in page.get("items") or []:
+                obj.setdefault("kind", kind)
+                obj.setdefault("apiVersion", api_version)
+                meta = obj.get("metadata") or {}
+                uid = meta.get("uid", "")
+                rv = meta.get("resourceVersion", "")
+                seen[uid] = _Known(rv, meta.get("name", ""), meta.get("namespace", ""))
+                old = self._known.get(uid)
+                if old is None:
+                    await self._emit(WatchEvent(WatchType.ADDED, self.resource, obj, t))
+                elif old.rv != rv:
+                    await self._emit(WatchEvent(WatchType.MODIFIED, self.resource, obj, t))
+            cont = (page.get("metadata") or {}).get("continue")
+            if not cont:
+                self._rv = (page.get("metadata") or {}).get("resourceVersion", "")
+                break
+            query = {**self._query(), "limit": self.page_size, "continue": cont}
+        for uid, k in self._known.items():
+            if uid not in seen:
+                stub = {
+                    "apiVersion": self.resource.gvr.api_version,
+                    "kind": self.resource.kind,
+                    "metadata": {
+                        "name": k.name,
+                        "namespace": k.namespace,
+                        "uid": uid,
+                        "resourceVersion": k.rv,
+                    },
+                }
+                await self._emit(
+                    WatchEvent(WatchType.DELETED, self.resource, stub, t, synthetic=True)
+                )
+        self._known = seen
+        self.stats.lists += 1
+        self._need_list = False
+        if relisting:
+            self.stats.relists += 1
+            if self._on_gap is not None:
+                await self._on_gap(Gap(self.name, "relist", t, self._relist_reason))
+        self.synced.set()
+
+    async def _watch(self) -> None:
+        query = {
+            **self._query(),
+            "watch": True,
+            "resourceVersion": self._rv,
+            "allowWatchBookmarks": True,
+            "timeoutSeconds": random.randint(*self.timeout_range),
+        }
+        self.stats.watches += 1
+        stream = self.client.stream_lines(
+            self.resource.path(self.namespace), query, read_timeout=self.dead_after
+        )
+        try:
+            async for line in stream:
+                if not line:
+                    continue
+                self._backoff.healthy()
+                await self._handle(orjson.loads(line))
+        except ApiError as exc:
+            if exc.status == 410:
+                raise _Gone() from None
+            raise
+        finally:
+            await stream.aclose()
+
+    async def _handle(self, ev: dict[str, Any]) -> None:
+        typ = ev.get("type")
+        obj = ev.get("object") or {}
+        if typ == "BOOKMARK":
+            self._rv = (obj.get("metadata") or {}).get("resourceVersion") or self._rv
+            return
+        if typ == "ERROR":
+            err = ApiError.from_status_object(obj)
+            if err.status == 410:
+                raise _Gone()
+            raise err
+        meta = obj.get("metadata") or {}
+        uid = meta.get("uid", "")
+        rv = meta.get("resourceVersion", "")
+        self._rv = rv or self._rv
+        self.stats.events += 1
+        if typ == "DELETED":
+            self._known.pop(uid, None)
+        else:
+            self._known[uid] = _Known(rv, meta.get("name", ""), meta.get("namespace", ""))
+        await self._emit(WatchEvent(WatchType(str(typ)), self.resource, obj, now()))

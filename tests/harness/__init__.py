@@ -1,0 +1,1 @@
+"""Test helpers that drive the real local cluster (testbed/): manifests, waits, logs, crashes."""

@@ -1,0 +1,128 @@
+"""A handle on the running test cluster: kubectl, manifests and waiting for conditions.
+
+kubectl (our own build, from the testbed cache) is the driver for writes, because tests
+should exercise the cluster the way a user would; Faro's own client is what is under test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+TESTBED = REPO / "testbed"
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    kubeconfig: Path
+    bin_dir: Path
+    log_dir: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "PATH": f"{self.bin_dir}:{os.environ['PATH']}",
+        }
+
+    def run_kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.bin_dir / "kubectl"), *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
+        )
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        proc = self.run_kubectl(*args, input=input)
+        if check and proc.returncode != 0:
+            raise RuntimeError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")
+        return proc.stdout
+
+    def apply(
+        self, manifest: dict[str, Any] | list[dict[str, Any]] | str, namespace: str | None = None
+    ) -> None:
+        text = (
+            manifest
+            if isinstance(manifest, str)
+            else yaml.safe_dump_all(manifest if isinstance(manifest, list) else [manifest])
+        )
+        args = ["apply", "-f", "-"] + (["-n", namespace] if namespace else [])
+        self.kubectl(*args, input=text)
+
+    def get(self, kind: str, name: str | None = None, namespace: str | None = None) -> Any:
+        args = ["get", kind] + ([name] if name else []) + ["-o", "json"]
+        if namespace:
+            args += ["-n", namespace]
+        return json.loads(self.kubectl(*args))
+
+    def get_or_none(self, kind: str, name: str, namespace: str | None = None) -> Any:
+        args = ["get", kind, name, "-o", "json", "--ignore-not-found"] + (
+            ["-n", namespace] if namespace else []
+        )
+        out = self.kubectl(*args)
+        return json.loads(out) if out.strip() else None
+
+    def events(self, namespace: str) -> list[dict[str, Any]]:
+        return list(self.get("events", namespace=namespace)["items"])
+
+
+def wait_for(
+    what: str, probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.2
+) -> T:
+    """Poll until probe returns something truthy; fail with `what` and the last value."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+async def async_wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0) -> T:
+    return await asyncio.to_thread(wait_for, what, probe, timeout)
+
+
+def start_cluster() -> LocalCluster:
+    """Start the testbed cluster (or reuse a running one) and return a handle on it."""
+    out = subprocess.run(
+        [str(TESTBED / "cluster-up.sh")], capture_output=True, text=True, timeout=900
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"testbed/cluster-up.sh failed:\n{out.stderr[-4000:]}")
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in out.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    kubeconfig = Path(exports["KUBECONFIG"])
+    bin_dir = Path(exports["FARO_TESTBED_BIN"])
+    log_dir = Path(exports["FARO_TESTBED_LOGS"])
+    return LocalCluster(kubeconfig, bin_dir, log_dir)
+
+
+def cluster_was_running() -> bool:
+    out = subprocess.run(
+        [str(TESTBED / "cluster-status.sh")], capture_output=True, text=True, timeout=60
+    )
+    return out.returncode == 0
+
+
+def stop_cluster() -> None:
+    subprocess.run([str(TESTBED / "cluster-down.sh")], capture_output=True, text=True, timeout=300)
