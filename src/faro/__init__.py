@@ -1,9 +1,23 @@
 """Faro: the complete story of any Kubernetes resource.
 
-The public API is small on purpose: build a :class:`FaroConfig`, hand it to :class:`Faro`,
-and either ``await faro.run()`` or call ``faro.run_sync()``. Everything else is internal.
+The public API is small on purpose: build a :class:`FaroConfig` (with :class:`ResourceRule`
+entries), hand it to :class:`Faro`, and ``await faro.run()`` or call ``faro.run_sync()``.
+Everything else is internal.
 """
 
 from faro._version import __version__
+from faro.api import Faro
+from faro.config import ConfigError, FaroConfig, ResourceRule
+from faro.model.events import EventType, StoryEvent
+from faro.model.story import Story
 
-__all__ = ["__version__"]
+__all__ = [
+    "ConfigError",
+    "EventType",
+    "Faro",
+    "FaroConfig",
+    "ResourceRule",
+    "Story",
+    "StoryEvent",
+    "__version__",
+]

@@ -100,10 +100,8 @@ class ResourceRule(BaseModel):
     @property
     def all_namespaces(self) -> bool:
         return (
-            (not self.namespace_names
-            and not self.namespace_patterns)
-            or ".*" in self.namespace_patterns
-        )
+            not self.namespace_names and not self.namespace_patterns
+        ) or ".*" in self.namespace_patterns
 
 
 class FaroConfig(BaseModel):

@@ -1,1 +1,5 @@
-"""api layer (see DESIGN.md: imports flow cli -> api -> capture/sinks/ops -> kube -> model)."""
+"""The public library API (re-exported from `faro`)."""
+
+from faro.api.faro import Faro
+
+__all__ = ["Faro"]

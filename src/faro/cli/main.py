@@ -1,13 +1,50 @@
-"""The `faro` command. It only turns flags into a config and calls run."""
+"""The `faro` command (also `kubectl faro`). Flags -> config -> run; nothing else.
+
+Exit codes: 0 success, 1 runtime failure (cluster unreachable, …), 2 bad input (flags,
+config, resource names, regexes, kubeconfig) — always with one line saying what is wrong.
+"""
 
 from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from typing import Any
 
 import click
 
 from faro._version import __version__
+from faro.api import Faro
+from faro.cli.logsetup import setup_logging
+from faro.config import (
+    ConfigError,
+    FaroConfig,
+    build_config,
+    load_yaml,
+    parse_duration,
+    schema,
+    split_namespaces,
+)
+from faro.kube.discovery import UnknownResourceError
+from faro.kube.errors import ApiError, KubeError
+from faro.kube.errors import ConfigError as KubeConfigError
+
+ENV = {
+    "log_level": "FARO_LOG_LEVEL",
+    "metrics_port": "FARO_METRICS_PORT",
+    "correlation_timeout": "FARO_CORRELATION_TIMEOUT",
+    "include_logs": "FARO_INCLUDE_LOGS",
+    "max_log_streams": "FARO_MAX_LOG_STREAMS",
+}
 
 
-@click.group(invoke_without_command=True)
+def fail(message: str, code: int = 2) -> None:
+    click.echo(f"faro: error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="faro")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
@@ -16,5 +53,173 @@ def cli(ctx: click.Context) -> None:
         click.echo(ctx.get_help())
 
 
+@cli.command("capture")
+@click.option(
+    "--resource",
+    "-r",
+    "resources",
+    help="Resource(s) to watch, comma-separated: apps/v1/Deployment, v1/pods, deploy, Widget.example.com",
+)
+@click.option("--name", help="Regex on the object name (full match)")
+@click.option(
+    "--namespace",
+    "-n",
+    default=None,
+    help='Namespace(s): names, regexes, comma-separated, or "all" (default "default")',
+)
+@click.option("--label-selector", "-l", help="Server-side label selector")
+@click.option("--field-selector", help="Server-side field selector")
+@click.option(
+    "--output",
+    "-o",
+    "output_dir",
+    type=click.Path(file_okay=False),
+    help="Story directory (default ./output)",
+)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file")
+@click.option(
+    "--kubeconfig", help="Path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)"
+)
+@click.option("--context", help="kubeconfig context")
+@click.option("--workers", type=int, help="Max worker pool size (default 5)")
+@click.option("--buffer-size", type=int, help="Event queue capacity (default 1000)")
+@click.option(
+    "--log-level",
+    envvar=ENV["log_level"],
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "text", "json"]),
+    help="Log format (default: text on a terminal, else json)",
+)
+@click.option(
+    "--metrics-port",
+    envvar=ENV["metrics_port"],
+    type=int,
+    help="Metrics/health port (default 8080, 0 disables)",
+)
+@click.option(
+    "--correlation-timeout",
+    envvar=ENV["correlation_timeout"],
+    help="Close a story after this long without activity (default 5m)",
+)
+@click.option(
+    "--include-logs/--no-include-logs",
+    envvar=ENV["include_logs"],
+    default=None,
+    help="Capture container logs (default true)",
+)
+@click.option(
+    "--max-log-streams",
+    envvar=ENV["max_log_streams"],
+    type=int,
+    help="Concurrent log streams (default 50)",
+)
+@click.option("--related", help='Extra child kinds, comma-separated, or "all"')
+@click.option("--duration", help="Stop after this long (e.g. 30s, 10m)")
+@click.option("--jsonl", help="Also stream every story event as JSON lines to FILE or - (stdout)")
+def capture(**opts: Any) -> None:
+    """Watch resources and write one story per matched object."""
+    config = config_from_flags(opts)
+    setup_logging(config.log_level, config.log_format)
+    faro = Faro(config)
+    code = asyncio.run(_run(faro))
+    sys.exit(code)
+
+
+def config_from_flags(opts: dict[str, Any]) -> FaroConfig:
+    """Precedence: flags (and FARO_* env, via click) over the YAML file over defaults."""
+    source = opts.get("config_file")
+    try:
+        data: dict[str, Any] = load_yaml(source) if source else {}
+        if opts.get("resources"):
+            ns_names, ns_patterns = split_namespaces(opts.get("namespace") or "default")
+            data["resources"] = [
+                {
+                    "gvr": r.strip(),
+                    "namespace_names": ns_names,
+                    "namespace_patterns": ns_patterns,
+                    "name_pattern": opts.get("name"),
+                    "label_selector": opts.get("label_selector"),
+                    "field_selector": opts.get("field_selector"),
+                }
+                for r in opts["resources"].split(",")
+                if r.strip()
+            ]
+        elif not data.get("resources") and not data.get("namespaces"):
+            raise ConfigError("nothing to watch: give --resource or a --config with resources")
+        for flag, key in (
+            ("output_dir", "output_dir"),
+            ("kubeconfig", "kubeconfig"),
+            ("context", "context"),
+            ("workers", "workers"),
+            ("buffer_size", "buffer_size"),
+            ("log_level", "log_level"),
+            ("log_format", "log_format"),
+            ("metrics_port", "metrics_port"),
+            ("correlation_timeout", "correlation_timeout"),
+            ("include_logs", "include_logs"),
+            ("max_log_streams", "max_log_streams"),
+            ("jsonl", "jsonl"),
+        ):
+            if opts.get(flag) is not None:
+                data[key] = opts[flag]
+        if opts.get("related"):
+            data["related"] = [r.strip() for r in opts["related"].split(",") if r.strip()]
+        if opts.get("duration"):
+            data["auto_shutdown_sec"] = parse_duration(opts["duration"])
+        return build_config(data, source if source and not opts.get("resources") else None)
+    except (ConfigError, ValueError) as exc:
+        fail(str(exc))
+        raise AssertionError from exc  # unreachable: fail() exits
+
+
+async def _run(faro: Faro) -> int:
+    loop = asyncio.get_running_loop()
+    signals = 0
+
+    def on_signal() -> None:
+        nonlocal signals
+        signals += 1
+        if signals > 1:  # a second signal: leave now
+            click.echo("faro: second signal, exiting without flushing", err=True)
+            import os
+
+            os._exit(130)
+        click.echo("faro: stopping, flushing open stories (signal again to exit at once)", err=True)
+        faro.stop()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        await faro.run()
+    except UnknownResourceError as exc:
+        fail(str(exc))
+    except KubeConfigError as exc:
+        fail(str(exc))
+    except ApiError as exc:
+        fail(f"the API server refused: {exc}", 1)
+    except KubeError as exc:
+        fail(str(exc), 1)
+    written = faro.files.written if faro.files is not None else []
+    click.echo(
+        f"faro: {len(faro.stories_closed)} stories closed, {len(written)} written to {faro.config.output_dir}",
+        err=True,
+    )
+    return 0
+
+
+@cli.command("config-schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the YAML config."""
+    click.echo(json.dumps(schema(), indent=2))
+
+
 def main() -> None:
-    cli()
+    """`faro [capture] FLAGS` captures; `faro <command>` runs another command."""
+    args = sys.argv[1:]
+    if args and (args[0] in cli.commands or args[0] in ("--version", "--help", "-h")):
+        cli()
+    else:
+        capture()

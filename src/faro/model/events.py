@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from faro.model.refs import ResourceType
+from faro.model.timefmt import iso_ms
 
 
 class WatchType(StrEnum):
@@ -77,8 +78,6 @@ class StoryEvent:
     seq: int = field(default=0, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        from faro.model.timefmt import iso_ms
-
         d: dict[str, Any] = {
             "correlation_id": self.correlation_id,
             "timestamp": iso_ms(self.timestamp),

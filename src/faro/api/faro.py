@@ -1,0 +1,144 @@
+"""The library entry point: Faro(config, callbacks).run().
+
+This layer wires the capture engine to its outputs (story files, JSONL, the caller's
+callbacks) and owns the client's lifetime. Callbacks are plain functions called on the
+event loop; they must be quick (hand heavy work to a queue of your own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from faro._version import __version__
+from faro.capture.engine import Callbacks, Engine
+from faro.config import FaroConfig
+from faro.kube.client import KubeClient
+from faro.model.events import StoryEvent
+from faro.model.story import Story
+from faro.sinks.files import StoryFiles
+from faro.sinks.jsonl import JsonlSink
+
+log = logging.getLogger("faro")
+JOURNAL_EVERY = 5.0
+
+EventCallback = Callable[[Story, StoryEvent], None]
+StoryCallback = Callable[[Story, Path | None], None]
+ReadyCallback = Callable[[], None]
+
+
+class Faro:
+    """Capture resource stories from a cluster.
+
+    >>> faro = Faro(FaroConfig(resources=[ResourceRule(gvr="apps/v1/Deployment")]))
+    >>> faro.run_sync()  # until stop(), auto_shutdown_sec, or SIGINT in the CLI
+    """
+
+    def __init__(
+        self,
+        config: FaroConfig,
+        *,
+        on_event: EventCallback | None = None,
+        on_story_closed: StoryCallback | None = None,
+        on_ready: ReadyCallback | None = None,
+        settle: float = 3.0,
+    ) -> None:
+        self.config = config
+        self._on_event = on_event
+        self._on_story_closed = on_story_closed
+        self._on_ready = on_ready
+        self._settle = settle
+        self._engine: Engine | None = None
+        self._stop_requested = False
+        self.files = (
+            StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
+        )
+        self.stories_closed: list[Story] = []
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    def stop(self) -> None:
+        """Ask a running capture to stop: open stories are flushed with completion=shutdown."""
+        self._stop_requested = True
+        if self._engine is not None:
+            self._engine.stop()
+
+    async def run(self) -> list[Story]:
+        """Capture until stop() (or auto_shutdown_sec); returns the stories closed."""
+        client = await KubeClient.connect(
+            self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
+        )
+        jsonl = JsonlSink(self.config.jsonl) if self.config.jsonl else None
+        try:
+            engine = Engine(self.config, client, self._callbacks(jsonl), settle=self._settle)
+            specs = await engine.resolve()  # bad resource names fail here, before any output
+            self._engine = engine
+            if self._stop_requested:
+                engine.stop()
+            timer = None
+            if self.config.auto_shutdown_sec:
+                timer = asyncio.get_running_loop().call_later(
+                    self.config.auto_shutdown_sec, engine.stop
+                )
+            try:
+                await engine.run(specs)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+        finally:
+            if jsonl is not None:
+                jsonl.close()
+            await client.close()
+        return self.stories_closed
+
+    def run_sync(self) -> list[Story]:
+        return asyncio.run(self.run())
+
+    def _callbacks(self, jsonl: JsonlSink | None) -> Callbacks:
+        def on_event(story: Story, ev: StoryEvent) -> None:
+            if jsonl is not None:
+                jsonl.write(ev)
+            if self._on_event is not None:
+                self._on_event(story, ev)
+
+        def on_close(story: Story) -> None:
+            path = self.files.write(story) if self.files is not None else None
+            self.stories_closed.append(story)
+            log.info(
+                "story closed: %s %s/%s episode %d (%s, %d events)%s",
+                story.resource_type,
+                story.namespace,
+                story.resource_name,
+                story.episode,
+                story.completion,
+                story.event_count,
+                f" -> {path}" if path else "",
+                extra={"correlation_id": story.correlation_id},
+            )
+            if jsonl is not None:
+                jsonl.flush()
+            if self._on_story_closed is not None:
+                self._on_story_closed(story, path)
+
+        def on_ready() -> None:
+            log.info("ready: all watches synced")
+            if self._on_ready is not None:
+                self._on_ready()
+
+        last_journal = 0.0
+
+        def on_tick(open_stories: list[Story]) -> None:
+            nonlocal last_journal
+            # Journal open stories every few seconds, so a restarted Faro loses little.
+            if self.files is not None and time.monotonic() - last_journal >= JOURNAL_EVERY:
+                last_journal = time.monotonic()
+                for s in open_stories:
+                    if s.dirty:
+                        self.files.journal(s)
+
+        return Callbacks(on_event=on_event, on_close=on_close, on_ready=on_ready, on_tick=on_tick)

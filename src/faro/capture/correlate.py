@@ -1,0 +1,125 @@
+"""Which story does an object or Event belong to? The owner graph, bound late.
+
+Every object of a watched kind is entered in an owner graph (uid -> owner uids). An object
+belongs to a story when its owner chain reaches a primary; binding is transitive and late:
+when an owner is bound, its already-known descendants are bound too. Objects and Events
+whose owner (or involvedObject) has not been seen at all yet are held for a short window,
+then re-processed when it appears or dropped (counted) when the window ends. Objects whose
+owners are known but unrelated are dropped at once, so memory does not grow with objects
+that belong to no story.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from faro.model.events import WatchEvent, WatchType
+
+MAX_HELD = 20_000
+
+
+@dataclass
+class Correlator:
+    hold_for: float = 10.0
+    bound: dict[str, str] = field(default_factory=dict)  # uid -> correlation id
+    parents: dict[str, tuple[str, ...]] = field(default_factory=dict)  # uid -> owner uids
+    children: dict[str, set[str]] = field(default_factory=dict)  # owner uid -> uids
+    held: dict[str, list[WatchEvent]] = field(default_factory=dict)  # awaited uid -> events
+    _held_order: deque[tuple[float, str]] = field(default_factory=deque)
+    expired: int = 0
+    watched_kinds: set[str] = field(default_factory=set)  # owners of other kinds never arrive
+
+    def bind_primary(self, uid: str) -> list[WatchEvent]:
+        """Make uid the root of a story; returns held events that can now be placed."""
+        return self._bind(uid, uid)
+
+    def _bind(self, uid: str, cid: str) -> list[WatchEvent]:
+        released: list[WatchEvent] = []
+        stack = [uid]
+        while stack:
+            u = stack.pop()
+            if self.bound.get(u) == cid and u != uid:
+                continue
+            self.bound[u] = cid
+            released += self.held.pop(u, ())
+            stack += [c for c in self.children.get(u, ()) if c not in self.bound]
+        return released
+
+    def observe(self, ev: WatchEvent) -> tuple[str | None, list[WatchEvent]]:
+        """Enter an object in the graph; returns (its correlation id or None, released events)."""
+        meta = ev.meta
+        uid = ev.uid
+        refs = [r for r in meta.get("ownerReferences") or () if isinstance(r, dict)]
+        owners = tuple(r.get("uid", "") for r in refs)
+        if ev.type is WatchType.DELETED:
+            cid = self.bound.get(uid) or self._owner_cid(owners)
+            self.forget(uid)
+            return cid, []
+        if self.parents.get(uid) != owners:
+            for o in self.parents.get(uid, ()):
+                self.children.get(o, set()).discard(uid)
+            self.parents[uid] = owners
+            for o in owners:
+                self.children.setdefault(o, set()).add(uid)
+        cid = self.bound.get(uid)
+        if cid is not None:
+            return cid, []
+        cid = self._owner_cid(owners)
+        if cid is not None:
+            return cid, self._bind(uid, cid)
+        unseen = [
+            r.get("uid", "")
+            for r in refs
+            if r.get("uid") not in self.parents
+            and (not self.watched_kinds or r.get("kind") in self.watched_kinds)
+        ]
+        if unseen:
+            self.hold(unseen[0], ev)
+        return None, self.held.pop(uid, [])  # events about this object can now be judged
+
+    def _owner_cid(self, owners: tuple[str, ...]) -> str | None:
+        for o in owners:
+            cid = self.bound.get(o)
+            if cid is not None:
+                return cid
+        return None
+
+    def event_target(self, target_uid: str, ev: WatchEvent) -> str | None:
+        """The story of an Event's involved object, holding the Event if it is unknown yet."""
+        cid = self.bound.get(target_uid)
+        if cid is None and target_uid and target_uid not in self.parents:
+            self.hold(target_uid, ev)
+        return cid
+
+    def hold(self, uid: str, ev: WatchEvent) -> None:
+        self.held.setdefault(uid, []).append(ev)
+        self._held_order.append((ev.observed_at, uid))
+        while len(self._held_order) > MAX_HELD:
+            self._drop_oldest()
+
+    def expire(self, now: float) -> None:
+        while self._held_order and now - self._held_order[0][0] > self.hold_for:
+            self._drop_oldest()
+
+    def _drop_oldest(self) -> None:
+        at, uid = self._held_order.popleft()
+        evs = self.held.get(uid)
+        if evs and evs[0].observed_at == at:
+            evs.pop(0)
+            self.expired += 1
+            if not evs:
+                del self.held[uid]
+
+    def forget(self, uid: str) -> None:
+        for o in self.parents.pop(uid, ()):
+            kids = self.children.get(o)
+            if kids is not None:
+                kids.discard(uid)
+                if not kids:
+                    del self.children[o]
+        self.bound.pop(uid, None)
+
+    def unbind_story(self, cid: str) -> None:
+        for uid in [u for u, c in self.bound.items() if c == cid]:
+            del self.bound[uid]

@@ -1,0 +1,86 @@
+"""From rules to reflectors: which resource types to watch, where, with which selectors.
+
+One reflector per (resource type, namespace scope, selectors), however many rules overlap.
+A few exact namespaces get namespaced watches; patterns and "all" get one cluster-wide watch
+whose events are filtered client-side (so namespaces created later are picked up). Children
+and Events are watched in the union of the primaries' scopes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from faro.capture.filters import PrimaryRule
+from faro.model.refs import ResourceType
+
+MAX_NAMESPACED_WATCHES = 10
+
+# Kinds that commonly belong to a primary: (group, kind).
+DEFAULT_CHILD_KINDS: tuple[tuple[str, str], ...] = (
+    ("apps", "ReplicaSet"),
+    ("", "Pod"),
+    ("batch", "Job"),
+    ("apps", "ControllerRevision"),
+    ("discovery.k8s.io", "EndpointSlice"),
+    ("", "PersistentVolumeClaim"),
+)
+
+PRIMARY, CHILD, EVENTS = "primary", "child", "events"
+
+
+@dataclass(frozen=True)
+class WatchKey:
+    resource: ResourceType
+    namespace: str | None
+    label_selector: str | None = None
+    field_selector: str | None = None
+
+
+@dataclass
+class WatchSpec:
+    key: WatchKey
+    roles: set[str] = field(default_factory=set)
+    rules: list[PrimaryRule] = field(default_factory=list)
+
+
+def namespace_scope(rules: list[PrimaryRule]) -> list[str | None]:
+    """The namespaces to watch children/events in: a few names, or [None] (all)."""
+    names: set[str] = set()
+    for r in rules:
+        if not r.resource.namespaced or not r.namespaces.exact_only:
+            return [None]
+        names |= r.namespaces.names
+    if not names or len(names) > MAX_NAMESPACED_WATCHES:
+        return [None]
+    return list[str | None](sorted(names))
+
+
+def plan(
+    rules: list[PrimaryRule], children: list[ResourceType], events: ResourceType | None
+) -> list[WatchSpec]:
+    specs: dict[WatchKey, WatchSpec] = {}
+
+    def add(key: WatchKey, role: str, rule: PrimaryRule | None = None) -> None:
+        spec = specs.setdefault(key, WatchSpec(key))
+        spec.roles.add(role)
+        if rule is not None:
+            spec.rules.append(rule)
+
+    for r in rules:
+        scopes: list[str | None] = [None]
+        if (
+            r.resource.namespaced
+            and r.namespaces.exact_only
+            and len(r.namespaces.names) <= MAX_NAMESPACED_WATCHES
+        ):
+            scopes = list(sorted(r.namespaces.names))
+        for ns in scopes:
+            add(WatchKey(r.resource, ns, r.rule.label_selector, r.rule.field_selector), PRIMARY, r)
+    scope = namespace_scope(rules)
+    for t in children:
+        for ns in scope if t.namespaced else [None]:
+            add(WatchKey(t, ns), CHILD)
+    if events is not None:
+        for ns in scope:
+            add(WatchKey(events, ns), EVENTS)
+    return list(specs.values())

@@ -1,0 +1,190 @@
+"""Open and close stories, number episodes, and turn watch events into story events.
+
+A story is keyed by its primary's UID. It closes on a terminal state (after `settle` quiet
+seconds), on the primary's deletion (after its cascade settles), on the correlation timeout
+without activity, or at shutdown. Activity for a primary whose story has closed — the
+primary changes again, or one of its children does — opens the next episode, which starts
+with a snapshot of the primary so it can be read on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faro.capture.diff import changes
+from faro.capture.lifecycle import terminal_state
+from faro.model.events import EventType, Gap, StoryEvent, WatchEvent, WatchType
+from faro.model.story import Story
+from faro.model.timefmt import parse
+
+_ACTIONS = {WatchType.ADDED: "add", WatchType.MODIFIED: "update", WatchType.DELETED: "delete"}
+
+OnEvent = Callable[[Story, StoryEvent], None]
+OnClose = Callable[[Story], None]
+
+
+def _when(ev: WatchEvent) -> float:
+    """When a change happened: observation time, except for objects that already existed
+    when first seen (initial list, relist), whose creation time is the better answer."""
+    if ev.type is WatchType.ADDED:
+        created = parse((ev.obj.get("metadata") or {}).get("creationTimestamp"))
+        if created is not None and ev.observed_at - created > 1.0:
+            return created
+    return ev.observed_at
+
+
+@dataclass
+class StoryBook:
+    cluster: str
+    on_event: OnEvent
+    on_close: OnClose
+    settle: float = 3.0
+    correlation_timeout: float = 300.0
+    cap: int = 20_000
+    open: dict[str, Story] = field(default_factory=dict)
+    episodes: dict[str, int] = field(default_factory=dict)
+    primaries: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # uid -> last stripped object
+    _last: dict[str, dict[str, Any]] = field(default_factory=dict)  # member uid -> last object
+
+    def story_for(self, cid: str, now: float) -> Story | None:
+        """The open story of cid, opening the next episode if the last one closed."""
+        story = self.open.get(cid)
+        if story is not None:
+            return story
+        primary = self.primaries.get(cid)
+        if primary is None:
+            return None
+        story = self._new(cid, primary, now)
+        snapshot = self._event(story, primary, EventType.RESOURCE_UPDATE, "snapshot", now)
+        self._record(story, snapshot)
+        return story
+
+    def _new(self, cid: str, primary: dict[str, Any], now: float) -> Story:
+        meta = primary.get("metadata") or {}
+        episode = self.episodes.get(cid, 0) + 1
+        self.episodes[cid] = episode
+        story = Story(
+            correlation_id=cid,
+            episode=episode,
+            resource_type=f"{primary.get('apiVersion', '')}/{primary.get('kind', '')}",
+            resource_name=meta.get("name", ""),
+            namespace=meta.get("namespace", ""),
+            cluster=self.cluster,
+            start_time=now,
+            cap=self.cap,
+            last_activity=now,
+        )
+        self.open[cid] = story
+        return story
+
+    def primary(self, ev: WatchEvent, obj: dict[str, Any]) -> Story:
+        """Record a change of a primary (obj is already stripped/redacted)."""
+        cid = ev.uid
+        self.primaries[cid] = obj
+        story = self.open.get(cid)
+        if story is None:
+            story = self._new(cid, obj, ev.observed_at)
+        self._member(story, ev, obj, EventType.RESOURCE_UPDATE)
+        if ev.type is WatchType.DELETED:
+            story.deleted_at = ev.observed_at
+            self.primaries.pop(cid, None)
+        else:
+            state = terminal_state(obj)
+            if state is None:
+                story.terminal_since = None
+            elif story.terminal_since is None:
+                story.terminal_since = ev.observed_at
+        return story
+
+    def child(self, cid: str, ev: WatchEvent, obj: dict[str, Any]) -> Story | None:
+        story = self.story_for(cid, ev.observed_at)
+        if story is not None:
+            self._member(story, ev, obj, EventType.CORRELATED_EVENT)
+        return story
+
+    def add(self, cid: str, ev: StoryEvent) -> Story | None:
+        """Record an already-built story event (Kubernetes Events, logs, lifecycle)."""
+        story = self.story_for(cid, ev.timestamp)
+        if story is not None:
+            ev.correlation_id = cid
+            self._record(story, ev)
+        return story
+
+    def _member(self, story: Story, ev: WatchEvent, obj: dict[str, Any], etype: EventType) -> None:
+        uid = ev.uid
+        story.members.add(uid)
+        old = self._last.get(uid)
+        action = _ACTIONS[ev.type]
+        se = self._event(story, obj, etype, action, _when(ev))
+        if ev.type is WatchType.MODIFIED and old is not None:
+            se.changes = changes(old, obj)
+        if ev.synthetic:
+            se.data = {
+                **obj,
+                "faro": {
+                    "synthetic": True,
+                    "note": "deleted while the watch was down; final state unknown",
+                },
+            }
+        if ev.type is WatchType.DELETED:
+            self._last.pop(uid, None)
+        else:
+            self._last[uid] = obj
+        self._record(story, se)
+
+    def _event(
+        self, story: Story, obj: dict[str, Any], etype: EventType, action: str, at: float
+    ) -> StoryEvent:
+        meta = obj.get("metadata") or {}
+        return StoryEvent(
+            correlation_id=story.correlation_id,
+            timestamp=at,
+            event_type=etype,
+            source_component=meta.get("name", ""),
+            namespace=meta.get("namespace", ""),
+            resource=obj.get("kind", ""),
+            action=action,
+            data=obj,
+        )
+
+    def _record(self, story: Story, ev: StoryEvent) -> None:
+        story.add(ev)
+        story.last_activity = max(story.last_activity, ev.timestamp)
+        self.on_event(story, ev)
+
+    def gap(self, gap: Gap, cids: list[str] | None = None) -> None:
+        """A gap in what Faro saw applies to every open story it could concern."""
+        for cid, story in self.open.items():
+            if cids is None or cid in cids:
+                story.gaps.append(gap)
+                story.dirty = True
+
+    def tick(self, now: float) -> list[Story]:
+        """Close what is due; returns the stories closed."""
+        done: list[Story] = []
+        for story in list(self.open.values()):
+            quiet = now - story.last_activity
+            if story.deleted_at is not None and quiet >= self.settle:
+                done.append(self.close(story, "deleted", now))
+            elif story.terminal_since is not None and quiet >= self.settle:
+                done.append(self.close(story, "terminal", now))
+            elif quiet >= self.correlation_timeout:
+                done.append(self.close(story, "timeout", now))
+        return done
+
+    def close(self, story: Story, reason: str, now: float) -> Story:
+        story.completion = reason
+        story.end_time = now
+        self.open.pop(story.correlation_id, None)
+        if reason == "deleted":
+            for uid in story.members:
+                self._last.pop(uid, None)
+        self.on_close(story)
+        return story
+
+    def close_all(self, reason: str, now: float) -> list[Story]:
+        return [self.close(s, reason, now) for s in list(self.open.values())]

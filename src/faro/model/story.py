@@ -1,0 +1,121 @@
+"""A resource story: one primary object's history, and everything it owns, in one record.
+
+The event buffer keeps memory bounded: past its cap it keeps the head (how it started)
+and the tail (how it ended), and counts what was cut, so a crash-looping pod cannot eat
+Faro's memory but its story still shows the beginning and the end.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from faro.model.events import Gap, StoryEvent
+from faro.model.timefmt import iso_ms
+
+SCHEMA = "faro.story/v1"
+
+
+class EventBuffer:
+    def __init__(self, cap: int) -> None:
+        self.cap = max(cap, 2)
+        self.head: list[StoryEvent] = []
+        self.tail: deque[StoryEvent] = deque(maxlen=self.cap - self.cap // 2)
+        self.dropped = 0
+
+    def append(self, ev: StoryEvent) -> None:
+        if len(self.head) < self.cap // 2:
+            self.head.append(ev)
+            return
+        if len(self.tail) == self.tail.maxlen:
+            self.dropped += 1
+        self.tail.append(ev)
+
+    def __len__(self) -> int:
+        return len(self.head) + len(self.tail)
+
+    def all(self) -> list[StoryEvent]:
+        """Chronological (stable: equal timestamps keep arrival order)."""
+        return sorted([*self.head, *self.tail], key=lambda e: (e.timestamp, e.seq))
+
+
+@dataclass
+class Story:
+    correlation_id: str
+    episode: int
+    resource_type: str
+    resource_name: str
+    namespace: str
+    cluster: str
+    start_time: float
+    cap: int = 20000
+    namespaces: set[str] = field(default_factory=set)
+    end_time: float | None = None
+    completion: str | None = None
+    gaps: list[Gap] = field(default_factory=list)
+    members: set[str] = field(default_factory=set)
+    last_activity: float = 0.0
+    terminal_since: float | None = None
+    deleted_at: float | None = None
+    dirty: bool = True
+    seq: int = 0
+    buffer: EventBuffer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.buffer = EventBuffer(self.cap)
+
+    @property
+    def key(self) -> str:
+        return f"{self.correlation_id}#{self.episode}"
+
+    @property
+    def event_count(self) -> int:
+        return len(self.buffer) + self.buffer.dropped
+
+    def add(self, ev: StoryEvent) -> None:
+        self.seq += 1
+        ev.seq = self.seq
+        self.buffer.append(ev)
+        if ev.namespace:
+            self.namespaces.add(ev.namespace)
+        self.dirty = True
+
+    def to_dict(self, faro_version: str) -> dict[str, Any]:
+        truncated: dict[str, Any] = {}
+        if self.buffer.dropped:
+            truncated["events"] = {
+                "dropped": self.buffer.dropped,
+                "kept_head": len(self.buffer.head),
+                "kept_tail": len(self.buffer.tail),
+            }
+        return {
+            "metadata": {
+                "schema": SCHEMA,
+                "correlation_id": self.correlation_id,
+                "resource_type": self.resource_type,
+                "resource_name": self.resource_name,
+                "namespace": self.namespace,
+                "namespaces": sorted(
+                    self.namespaces | ({self.namespace} if self.namespace else set())
+                ),
+                "cluster": self.cluster,
+                "start_time": iso_ms(self.start_time),
+                "end_time": iso_ms(self.end_time) if self.end_time is not None else None,
+                "event_count": self.event_count,
+                "completion": self.completion,
+                "episode": self.episode,
+                "gaps": [
+                    {
+                        "resource": g.resource,
+                        "reason": g.reason,
+                        "at": iso_ms(g.at),
+                        "detail": g.detail,
+                    }
+                    for g in self.gaps
+                ],
+                "truncated": truncated,
+                "faro_version": faro_version,
+            },
+            "events": [e.to_dict() for e in self.buffer.all()],
+        }
