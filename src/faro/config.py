@@ -73,9 +73,7 @@ class ResourceRule(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    gvr: str = Field(
-        min_length=1, description="Resource as typed: apps/v1/Deployment, v1/pods, deploy, ..."
-    )
+    gvr: str = Field(min_length=1, description="Resource as typed: apps/v1/Deployment, v1/pods, deploy, ...")
     scope: Literal["Namespaced", "Cluster"] | None = None
     namespace_names: list[str] = Field(default_factory=list)
     namespace_patterns: list[str] = Field(default_factory=list)
@@ -99,9 +97,7 @@ class ResourceRule(BaseModel):
 
     @property
     def all_namespaces(self) -> bool:
-        return (
-            not self.namespace_names and not self.namespace_patterns
-        ) or ".*" in self.namespace_patterns
+        return (not self.namespace_names and not self.namespace_patterns) or ".*" in self.namespace_patterns
 
 
 class FaroConfig(BaseModel):
@@ -153,9 +149,7 @@ class FaroConfig(BaseModel):
             if not isinstance(ns, dict) or not isinstance(ns.get("resources"), dict):
                 raise ValueError(f"namespaces[{i}] needs a 'resources' mapping of gvr -> options")
             pattern = ns.get("name_pattern") or ns.get("name") or ALL_NAMESPACES
-            names, patterns = (
-                split_namespaces(str(pattern)) if pattern != ALL_NAMESPACES else ([], [".*"])
-            )
+            names, patterns = split_namespaces(str(pattern)) if pattern != ALL_NAMESPACES else ([], [".*"])
             if ns.get("name_pattern") and names:  # a pattern key with a plain name is still exact
                 names, patterns = [], [f"^{re.escape(n)}$" for n in names] + patterns
             for gvr, opts in ns["resources"].items():

@@ -10,32 +10,8 @@ import pytest
 from faro.kube.client import KubeClient
 from tests.harness.cluster import LocalCluster, wait_for
 from tests.harness.logs import PodLogs
+from tests.harness.manifests import bare_pod, deployment
 from tests.harness.pods import container_status, crash_container, wait_running
-
-
-def deployment(name: str, replicas: int = 2) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": "example.com/app:1"}]},
-            },
-        },
-    }
-
-
-def bare_pod(name: str, containers: tuple[str, ...] = ("app",)) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {"name": name},
-        "spec": {"containers": [{"name": c, "image": "example.com/app:1"} for c in containers]},
-    }
 
 
 def test_deployment_gets_replicaset_and_running_pods(cluster: LocalCluster, namespace: str) -> None:
@@ -74,9 +50,7 @@ def test_events_from_scheduler_controllers_and_kwok(cluster: LocalCluster, names
     wait_for("scheduler, controller and KWOK events", reasons)
 
 
-async def test_log_follow_stream_receives_appended_lines(
-    cluster: LocalCluster, namespace: str
-) -> None:
+async def test_log_follow_stream_receives_appended_lines(cluster: LocalCluster, namespace: str) -> None:
     cluster.apply(bare_pod("logger"), namespace)
     await asyncio.to_thread(wait_running, cluster, namespace, "logger")
     logs = PodLogs(cluster, namespace, "logger")
@@ -131,9 +105,7 @@ def test_previous_logs_after_crash(cluster: LocalCluster, namespace: str) -> Non
     assert previous.splitlines() == ["instance 0 starting", "instance 0 fatal error"]
     assert current.splitlines() == ["instance 1 starting"]
 
-    reasons = {
-        e["reason"] for e in cluster.events(namespace) if e["involvedObject"]["name"] == "crasher"
-    }
+    reasons = {e["reason"] for e in cluster.events(namespace) if e["involvedObject"]["name"] == "crasher"}
     assert "BackOff" in reasons
 
 
@@ -149,9 +121,7 @@ def test_crash_shows_crashloopbackoff_then_restarts(cluster: LocalCluster, names
     assert container_status(again, "app")["restartCount"] == 1
 
 
-def test_crd_and_custom_resources_can_be_listed_and_watched(
-    cluster: LocalCluster, namespace: str
-) -> None:
+def test_crd_and_custom_resources_can_be_listed_and_watched(cluster: LocalCluster, namespace: str) -> None:
     group = f"{namespace}.faro.test"
     cluster.apply(
         {
@@ -180,9 +150,7 @@ def test_crd_and_custom_resources_can_be_listed_and_watched(
         }
     )
     try:
-        cluster.kubectl(
-            "wait", "--for=condition=Established", f"crd/widgets.{group}", "--timeout=30s"
-        )
+        cluster.kubectl("wait", "--for=condition=Established", f"crd/widgets.{group}", "--timeout=30s")
         wait_for(
             "the Widget kind in discovery",
             lambda: cluster.run_kubectl("get", f"widgets.{group}", "-n", namespace).returncode == 0,
@@ -249,9 +217,7 @@ def test_graceful_deletion_is_observable(cluster: LocalCluster, namespace: str) 
         lambda: cluster.get_or_none("pod", "goner", namespace) is None,
         timeout=20,
     )
-    reasons = {
-        e["reason"] for e in cluster.events(namespace) if e["involvedObject"]["name"] == "goner"
-    }
+    reasons = {e["reason"] for e in cluster.events(namespace) if e["involvedObject"]["name"] == "goner"}
     assert "Killing" in reasons
 
 

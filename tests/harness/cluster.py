@@ -28,6 +28,7 @@ class LocalCluster:
     kubeconfig: Path
     bin_dir: Path
     log_dir: Path
+    kwok_workdir: Path
 
     @property
     def env(self) -> dict[str, str]:
@@ -77,13 +78,38 @@ class LocalCluster:
         out = self.kubectl(*args)
         return json.loads(out) if out.strip() else None
 
+    async def akubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        return await asyncio.to_thread(self.kubectl, *args, input=input, check=check)
+
+    async def aapply(
+        self, manifest: dict[str, Any] | list[dict[str, Any]] | str, namespace: str | None = None
+    ) -> None:
+        await asyncio.to_thread(self.apply, manifest, namespace)
+
+    def restart_control_plane(self) -> None:
+        """Stop and start every component (etcd data is kept): watches break, and RVs from
+        before the restart are older than the new apiserver's watch cache."""
+        for verb in ("stop", "start"):
+            proc = subprocess.run(
+                [str(self.bin_dir / "kwokctl"), verb, "cluster", "--name", "faro"],
+                capture_output=True,
+                text=True,
+                env=self.env,
+                timeout=120,
+            )
+            if proc.returncode != 0:
+                raise RuntimeError(f"kwokctl {verb} cluster failed: {proc.stderr[-2000:]}")
+        wait_for(
+            "the apiserver after restart",
+            lambda: self.run_kubectl("get", "--raw=/readyz").returncode == 0,
+            60,
+        )
+
     def events(self, namespace: str) -> list[dict[str, Any]]:
         return list(self.get("events", namespace=namespace)["items"])
 
 
-def wait_for(
-    what: str, probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.2
-) -> T:
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.2) -> T:
     """Poll until probe returns something truthy; fail with `what` and the last value."""
     deadline = time.monotonic() + timeout
     last: T | None = None
@@ -101,9 +127,7 @@ async def async_wait_for(what: str, probe: Callable[[], T | None], timeout: floa
 
 def start_cluster() -> LocalCluster:
     """Start the testbed cluster (or reuse a running one) and return a handle on it."""
-    out = subprocess.run(
-        [str(TESTBED / "cluster-up.sh")], capture_output=True, text=True, timeout=900
-    )
+    out = subprocess.run([str(TESTBED / "cluster-up.sh")], capture_output=True, text=True, timeout=900)
     if out.returncode != 0:
         raise RuntimeError(f"testbed/cluster-up.sh failed:\n{out.stderr[-4000:]}")
     exports = dict(
@@ -114,13 +138,11 @@ def start_cluster() -> LocalCluster:
     kubeconfig = Path(exports["KUBECONFIG"])
     bin_dir = Path(exports["FARO_TESTBED_BIN"])
     log_dir = Path(exports["FARO_TESTBED_LOGS"])
-    return LocalCluster(kubeconfig, bin_dir, log_dir)
+    return LocalCluster(kubeconfig, bin_dir, log_dir, Path(exports["KWOK_WORKDIR"]))
 
 
 def cluster_was_running() -> bool:
-    out = subprocess.run(
-        [str(TESTBED / "cluster-status.sh")], capture_output=True, text=True, timeout=60
-    )
+    out = subprocess.run([str(TESTBED / "cluster-status.sh")], capture_output=True, text=True, timeout=60)
     return out.returncode == 0
 
 

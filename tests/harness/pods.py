@@ -19,9 +19,7 @@ def container_status(pod: dict[str, Any], container: str) -> dict[str, Any]:
     raise AssertionError(f"no status for container {container!r}")
 
 
-def wait_running(
-    cluster: LocalCluster, namespace: str, pod: str, timeout: float = 30
-) -> dict[str, Any]:
+def wait_running(cluster: LocalCluster, namespace: str, pod: str, timeout: float = 30) -> dict[str, Any]:
     def running() -> dict[str, Any] | None:
         obj = cluster.get_or_none("pod", pod, namespace)
         if obj and obj.get("status", {}).get("phase") == "Running":

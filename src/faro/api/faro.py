@@ -53,9 +53,7 @@ class Faro:
         self._settle = settle
         self._engine: Engine | None = None
         self._stop_requested = False
-        self.files = (
-            StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
-        )
+        self.files = StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
         self.stories_closed: list[Story] = []
 
     @property
@@ -82,9 +80,7 @@ class Faro:
                 engine.stop()
             timer = None
             if self.config.auto_shutdown_sec:
-                timer = asyncio.get_running_loop().call_later(
-                    self.config.auto_shutdown_sec, engine.stop
-                )
+                timer = asyncio.get_running_loop().call_later(self.config.auto_shutdown_sec, engine.stop)
             try:
                 await engine.run(specs)
             finally:

@@ -77,9 +77,7 @@ class Engine:
     async def resolve(self) -> list[WatchSpec]:
         """Discovery and name resolution; raises UnknownResourceError for bad names."""
         await self.discovery.refresh()
-        self.rules = [
-            PrimaryRule.compile(r, self.discovery.resolve(r.gvr)) for r in self.config.resources
-        ]
+        self.rules = [PrimaryRule.compile(r, self.discovery.resolve(r.gvr)) for r in self.config.resources]
         children = self._child_types()
         events = self.discovery.by_kind("", "Event")
         return plan(self.rules, children, events)
@@ -89,9 +87,7 @@ class Engine:
         if "all" in related:
             types = [t for t in self.discovery.preferred() if t.watchable and t.kind != "Event"]
         else:
-            types = [
-                t for g, k in DEFAULT_CHILD_KINDS if (t := self.discovery.by_kind(g, k)) is not None
-            ]
+            types = [t for g, k in DEFAULT_CHILD_KINDS if (t := self.discovery.by_kind(g, k)) is not None]
             types += [self.discovery.resolve(name) for name in related]
         seen: set[ResourceType] = set()
         return [t for t in types if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
@@ -123,9 +119,7 @@ class Engine:
         await pipe.close()
         self.book.close_all("shutdown", now())
 
-    def _start(
-        self, tg: asyncio.TaskGroup, spec: WatchSpec, pipeline_: Pipeline[_Item]
-    ) -> Reflector:
+    def _start(self, tg: asyncio.TaskGroup, spec: WatchSpec, pipeline_: Pipeline[_Item]) -> Reflector:
         roles = frozenset(spec.roles)
         rules = tuple(spec.rules)
 
@@ -136,9 +130,7 @@ class Engine:
             self.book.gap(gap)
 
         k = spec.key
-        r = Reflector(
-            self.client, k.resource, k.namespace, emit, on_gap, k.label_selector, k.field_selector
-        )
+        r = Reflector(self.client, k.resource, k.namespace, emit, on_gap, k.label_selector, k.field_selector)
         self.reflectors.append(r)
         tg.create_task(r.run(), name=f"reflector {r.name}")
         return r
@@ -161,18 +153,14 @@ class Engine:
     async def handle(self, item: _Item) -> None:
         self._handle(item.ev, item.roles, item.rules)
 
-    def _handle(
-        self, ev: WatchEvent, roles: frozenset[str], rules: tuple[PrimaryRule, ...]
-    ) -> None:
+    def _handle(self, ev: WatchEvent, roles: frozenset[str], rules: tuple[PrimaryRule, ...]) -> None:
         if EVENTS in roles:
             self._k8s_event(ev)
             return
         obj = strip_object(ev.obj, self.config.redact_secrets)
         released: list[WatchEvent] = []
         meta = ev.meta
-        if PRIMARY in roles and any(
-            r.match(meta.get("namespace", ""), meta.get("name", "")) for r in rules
-        ):
+        if PRIMARY in roles and any(r.match(meta.get("namespace", ""), meta.get("name", "")) for r in rules):
             self.book.primary(ev, obj)
             released += self.correlator.bind_primary(ev.uid)
         if CHILD in roles:
@@ -202,6 +190,9 @@ class Engine:
             or parse(obj.get("firstTimestamp"))
             or ev.observed_at
         )
+        if 0 <= ev.observed_at - when < 1.0:
+            # Event times have second precision; a fresh one is better placed by when we saw it.
+            when = ev.observed_at
         source = (obj.get("source") or {}).get("component") or obj.get("reportingComponent") or ""
         data = strip_object(obj, self.config.redact_secrets)
         self.book.add(
@@ -246,9 +237,7 @@ async def _wait_synced(reflectors: list[Reflector], stop: asyncio.Event, timeout
     try:
         async with asyncio.timeout(timeout):
             while pending and not stop.is_set():
-                _, pending = await asyncio.wait(
-                    pending | {stopping}, return_when=asyncio.FIRST_COMPLETED
-                )
+                _, pending = await asyncio.wait(pending | {stopping}, return_when=asyncio.FIRST_COMPLETED)
                 pending.discard(stopping)
     except TimeoutError:
         pass
@@ -256,6 +245,4 @@ async def _wait_synced(reflectors: list[Reflector], stop: asyncio.Event, timeout
         t.cancel()
     for r in reflectors:
         if not r.synced.is_set():
-            log.warning(
-                "watch %s not synced after %ss: %s", r.name, timeout, r.stats.last_error or "slow"
-            )
+            log.warning("watch %s not synced after %ss: %s", r.name, timeout, r.stats.last_error or "slow")

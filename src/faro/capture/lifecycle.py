@@ -71,8 +71,10 @@ def terminal_state(obj: dict[str, Any]) -> str | None:
 
 
 def _generic(obj: dict[str, Any]) -> str | None:
-    """Custom resources: status.conditions or status.phase that say done or failed."""
-    if not _observed(obj):
+    """Custom resources: status.conditions or status.phase that say done or failed. Many
+    controllers never set status.observedGeneration; it is checked only when present."""
+    seen = (obj.get("status") or {}).get("observedGeneration")
+    if seen is not None and not _observed(obj):
         return None
     conds = _conditions(obj)
     for t in _FAILED_CONDITIONS + _DONE_CONDITIONS:

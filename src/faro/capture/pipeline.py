@@ -48,9 +48,7 @@ class Pipeline(Generic[T]):
         shard = zlib.crc32(key.encode()) % len(self._shards)
         await self._shards[shard].put(item)
         if shard not in self._workers and not self._closed:
-            self._workers[shard] = asyncio.create_task(
-                self._work(shard), name=f"faro-worker-{shard}"
-            )
+            self._workers[shard] = asyncio.create_task(self._work(shard), name=f"faro-worker-{shard}")
 
     async def _work(self, shard: int) -> None:
         q = self._shards[shard]
@@ -74,9 +72,7 @@ class Pipeline(Generic[T]):
         finally:
             self._workers.pop(shard, None)
             if not q.empty() and not self._closed:  # work arrived as we were leaving
-                self._workers[shard] = asyncio.create_task(
-                    self._work(shard), name=f"faro-worker-{shard}"
-                )
+                self._workers[shard] = asyncio.create_task(self._work(shard), name=f"faro-worker-{shard}")
 
     async def drain(self) -> None:
         """Wait until everything enqueued so far has been handled."""

@@ -10,9 +10,7 @@ import re
 from typing import Any
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-_CREDENTIAL = re.compile(
-    r"(passw(or)?d|secret|token|api[_-]?key|credential|private[_-]?key|auth)", re.I
-)
+_CREDENTIAL = re.compile(r"(passw(or)?d|secret|token|api[_-]?key|credential|private[_-]?key|auth)", re.I)
 _ARG_CREDENTIAL = re.compile(
     r"^(--?[\w.-]*(passw(or)?d|secret|token|api[_-]?key|credential)[\w.-]*=)(.+)$", re.I
 )
@@ -47,9 +45,7 @@ def strip_object(obj: dict[str, Any], redact: bool = True) -> dict[str, Any]:
     if isinstance(spec, dict):
         if obj.get("kind") == "Pod":
             out["spec"] = _redact_pod_spec(spec)
-        elif isinstance(spec.get("template"), dict) and isinstance(
-            spec["template"].get("spec"), dict
-        ):
+        elif isinstance(spec.get("template"), dict) and isinstance(spec["template"].get("spec"), dict):
             tpl = dict(spec["template"])
             tpl["spec"] = _redact_pod_spec(spec["template"]["spec"])
             out["spec"] = {**spec, "template": tpl}

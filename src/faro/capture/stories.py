@@ -45,9 +45,7 @@ class StoryBook:
     cap: int = 20_000
     open: dict[str, Story] = field(default_factory=dict)
     episodes: dict[str, int] = field(default_factory=dict)
-    primaries: dict[str, dict[str, Any]] = field(
-        default_factory=dict
-    )  # uid -> last stripped object
+    primaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> last stripped object
     _last: dict[str, dict[str, Any]] = field(default_factory=dict)  # member uid -> last object
 
     def story_for(self, cid: str, now: float) -> Story | None:

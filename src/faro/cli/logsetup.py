@@ -31,9 +31,7 @@ def setup_logging(level: str, fmt: str = "auto") -> None:
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter()
-        if use_json
-        else logging.Formatter("%(asctime)s %(levelname)-7s %(message)s")
+        JsonFormatter() if use_json else logging.Formatter("%(asctime)s %(levelname)-7s %(message)s")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -58,7 +58,7 @@ def cli(ctx: click.Context) -> None:
     "--resource",
     "-r",
     "resources",
-    help="Resource(s) to watch, comma-separated: apps/v1/Deployment, v1/pods, deploy, Widget.example.com",
+    help="Resource(s), comma-separated: apps/v1/Deployment, v1/pods, deploy, Widget.example.com",
 )
 @click.option("--name", help="Regex on the object name (full match)")
 @click.option(
@@ -77,9 +77,7 @@ def cli(ctx: click.Context) -> None:
     help="Story directory (default ./output)",
 )
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file")
-@click.option(
-    "--kubeconfig", help="Path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)"
-)
+@click.option("--kubeconfig", help="Path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
 @click.option("--context", help="kubeconfig context")
 @click.option("--workers", type=int, help="Max worker pool size (default 5)")
 @click.option("--buffer-size", type=int, help="Event queue capacity (default 1000)")
@@ -203,10 +201,8 @@ async def _run(faro: Faro) -> int:
     except KubeError as exc:
         fail(str(exc), 1)
     written = faro.files.written if faro.files is not None else []
-    click.echo(
-        f"faro: {len(faro.stories_closed)} stories closed, {len(written)} written to {faro.config.output_dir}",
-        err=True,
-    )
+    n = len(faro.stories_closed)
+    click.echo(f"faro: {n} stories closed, {len(written)} written to {faro.config.output_dir}", err=True)
     return 0
 
 

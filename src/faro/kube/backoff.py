@@ -20,10 +20,7 @@ class Backoff:
 
     def delay(self) -> float:
         """The next delay to sleep; resets first if the last healthy period was long enough."""
-        if (
-            self._healthy_since is not None
-            and time.monotonic() - self._healthy_since >= self.reset_after
-        ):
+        if self._healthy_since is not None and time.monotonic() - self._healthy_since >= self.reset_after:
             self._next = self.initial
         self._healthy_since = None
         d = self._next

@@ -82,9 +82,7 @@ class Discovery:
             self.types = await self._legacy()
 
     async def _legacy(self) -> list[ResourceType]:
-        pairs: list[tuple[str, str]] = [
-            ("", v) for v in (await self._client.get_json("/api"))["versions"]
-        ]
+        pairs: list[tuple[str, str]] = [("", v) for v in (await self._client.get_json("/api"))["versions"]]
         for g in (await self._client.get_json("/apis"))["groups"]:
             preferred = g.get("preferredVersion", {}).get("version")
             versions = sorted(g["versions"], key=lambda v: v["version"] != preferred)
@@ -124,15 +122,11 @@ class Discovery:
         """Resolve what a user typed (see module docstring) to one watchable type."""
         found = resolve_name(name, self.types, self.preferred())
         if not found.watchable:
-            raise UnknownResourceError(
-                f"resource {name!r} ({found.type_name}) cannot be listed and watched"
-            )
+            raise UnknownResourceError(f"resource {name!r} ({found.type_name}) cannot be listed and watched")
         return found
 
 
-def resolve_name(
-    name: str, all_types: list[ResourceType], preferred: list[ResourceType]
-) -> ResourceType:
+def resolve_name(name: str, all_types: list[ResourceType], preferred: list[ResourceType]) -> ResourceType:
     raw = name.strip()
     if not raw:
         raise UnknownResourceError("empty resource name")

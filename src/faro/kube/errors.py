@@ -31,9 +31,7 @@ class ApiError(KubeError):
     @classmethod
     def from_status_object(cls, obj: dict[str, Any]) -> ApiError:
         """Build from a metav1.Status (the body of errors and of watch ERROR events)."""
-        return cls(
-            int(obj.get("code") or 0), str(obj.get("reason") or ""), str(obj.get("message") or "")
-        )
+        return cls(int(obj.get("code") or 0), str(obj.get("reason") or ""), str(obj.get("message") or ""))
 
     @classmethod
     def from_body(cls, status: int, body: bytes) -> ApiError:

@@ -95,6 +95,11 @@ class Reflector:
         self._relist_reason = ""
         self._stopping = False
         self._backoff = Backoff()
+        self._current: asyncio.Task[None] | None = None
+        self._interrupted = False
+        # Test hook: while cleared, no new watch is opened (the reflector falls behind).
+        self.may_watch = asyncio.Event()
+        self.may_watch.set()
 
     @property
     def name(self) -> str:
@@ -105,6 +110,12 @@ class Reflector:
         """Test and shutdown hook: the loop ends after the current step."""
         self._stopping = True
 
+    def interrupt(self) -> None:
+        """Test hook: drop the current watch connection, as a network failure would."""
+        if self._current is not None and not self._current.done():
+            self._interrupted = True
+            self._current.cancel()
+
     def force_relist(self, reason: str) -> None:
         self._need_list = True
         self._relist_reason = reason
@@ -114,8 +125,16 @@ class Reflector:
             try:
                 if self._need_list:
                     await self._list()
-                await self._watch()
-                continue  # a normal end of stream: watch again from the last RV
+                await self.may_watch.wait()
+                self._current = asyncio.create_task(self._watch())
+                try:
+                    await self._current
+                except asyncio.CancelledError:
+                    if not self._interrupted:
+                        raise
+                    self._interrupted = False
+                    self.stats.reconnects += 1
+                continue  # end of stream: watch again from the last RV
             except _Gone:
                 self.stats.gone += 1
                 self.force_relist("410 Gone: resourceVersion too old")
@@ -182,9 +201,7 @@ class Reflector:
                         "resourceVersion": k.rv,
                     },
                 }
-                await self._emit(
-                    WatchEvent(WatchType.DELETED, self.resource, stub, t, synthetic=True)
-                )
+                await self._emit(WatchEvent(WatchType.DELETED, self.resource, stub, t, synthetic=True))
         self._known = seen
         self.stats.lists += 1
         self._need_list = False

@@ -50,11 +50,7 @@ class ResourceType:
         return f"{self.gvr.api_version}/{self.kind}"
 
     def path(self, namespace: str | None = None) -> str:
-        base = (
-            f"/apis/{self.gvr.group}/{self.gvr.version}"
-            if self.gvr.group
-            else f"/api/{self.gvr.version}"
-        )
+        base = f"/apis/{self.gvr.group}/{self.gvr.version}" if self.gvr.group else f"/api/{self.gvr.version}"
         if namespace is not None and self.namespaced:
             return f"{base}/namespaces/{namespace}/{self.gvr.resource}"
         return f"{base}/{self.gvr.resource}"

@@ -96,9 +96,7 @@ class Story:
                 "resource_type": self.resource_type,
                 "resource_name": self.resource_name,
                 "namespace": self.namespace,
-                "namespaces": sorted(
-                    self.namespaces | ({self.namespace} if self.namespace else set())
-                ),
+                "namespaces": sorted(self.namespaces | ({self.namespace} if self.namespace else set())),
                 "cluster": self.cluster,
                 "start_time": iso_ms(self.start_time),
                 "end_time": iso_ms(self.end_time) if self.end_time is not None else None,

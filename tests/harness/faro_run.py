@@ -1,0 +1,97 @@
+"""Run Faro in-process against the test cluster and wait for the stories it writes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from faro import Faro, FaroConfig, ResourceRule, Story, StoryEvent
+from tests.harness.cluster import LocalCluster
+
+
+class FaroRun:
+    """`async with FaroRun(cluster, tmp_path, rules) as run:` — Faro is ready inside."""
+
+    def __init__(self, cluster: LocalCluster, out: Path, rules: list[ResourceRule], **config: Any) -> None:
+        self.config = FaroConfig(
+            resources=rules,
+            output_dir=out,
+            kubeconfig=str(cluster.kubeconfig),
+            correlation_timeout=config.pop("correlation_timeout", 120),
+            **config,
+        )
+        self.closed: list[Story] = []
+        self.events: list[StoryEvent] = []
+        self._ready = asyncio.Event()
+        self._changed = asyncio.Event()
+        self.faro = Faro(
+            self.config,
+            on_event=lambda s, e: self.events.append(e),
+            on_story_closed=self._on_closed,
+            on_ready=self._ready.set,
+            settle=1.0,
+        )
+        self._task: asyncio.Task[list[Story]] | None = None
+
+    def _on_closed(self, story: Story, path: Path | None) -> None:
+        self.closed.append(story)
+        self._changed.set()
+
+    async def __aenter__(self) -> FaroRun:
+        self._task = asyncio.create_task(self.faro.run())
+        ready = asyncio.create_task(self._ready.wait())
+        done, _ = await asyncio.wait({ready, self._task}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        if self._task in done:
+            self._task.result()  # raises what failed
+        if ready not in done:
+            raise AssertionError("Faro did not become ready in 60s")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self.faro.stop()
+            await asyncio.wait_for(self._task, 30)
+
+    async def story(self, predicate: Callable[[Story], bool], what: str, timeout: float = 30) -> Story:
+        """Wait for a closed story matching predicate."""
+        async with asyncio.timeout(timeout):
+            while True:
+                for s in self.closed:
+                    if predicate(s):
+                        return s
+                self._changed.clear()
+                await self._changed.wait()
+        raise AssertionError(f"no story {what}")  # pragma: no cover
+
+    async def story_of(self, kind: str, name: str, timeout: float = 30, episode: int = 1) -> Story:
+        try:
+            return await self.story(
+                lambda s: (
+                    s.resource_type.endswith(f"/{kind}") and s.resource_name == name and s.episode == episode
+                ),
+                f"{kind}/{name}",
+                timeout,
+            )
+        except TimeoutError:
+            seen = [(s.resource_type, s.resource_name, s.episode, s.completion) for s in self.closed]
+            raise AssertionError(
+                f"no closed story for {kind}/{name} episode {episode}; closed: {seen}"
+            ) from None
+
+
+def load_story(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text()))
+
+
+def kinds(doc: dict[str, Any], event_type: str) -> set[str]:
+    return {e["resource"] for e in doc["events"] if e["event_type"] == event_type}
+
+
+def reasons(doc: dict[str, Any]) -> set[str]:
+    return {e["data"].get("reason", "") for e in doc["events"] if e["event_type"] == "K8S_EVENT"}
