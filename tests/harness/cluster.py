@@ -35,6 +35,7 @@ class LocalCluster:
         return {
             **os.environ,
             "KUBECONFIG": str(self.kubeconfig),
+            "KWOK_WORKDIR": str(self.kwok_workdir),
             "PATH": f"{self.bin_dir}:{os.environ['PATH']}",
         }
 

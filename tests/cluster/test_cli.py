@@ -1,0 +1,121 @@
+"""The `faro` command against the real cluster: bad input exits 2 with one clear line,
+and a real capture of two kinds in one --resource writes their stories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.harness.cluster import LocalCluster, wait_for
+from tests.harness.manifests import bare_pod, deployment
+
+
+def faro(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "faro", *args],
+        capture_output=True,
+        text=True,
+        env={**cluster.env, "KUBECONFIG": str(cluster.kubeconfig)},
+        timeout=timeout,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("faro: error: ")
+    return lines[0]
+
+
+def test_unknown_resource_exits_2_with_closest_matches(cluster: LocalCluster, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = faro(cluster, "--resource", "deploymnt", "-o", str(out))
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    assert "unknown resource 'deploymnt'" in line and "deployments" in line
+    assert not out.exists()  # nothing half-written
+
+
+def test_invalid_regex_exits_2(cluster: LocalCluster, tmp_path: Path) -> None:
+    proc = faro(cluster, "--resource", "pods", "--name", "web-(", "-o", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "invalid name regex 'web-('" in one_error_line(proc)
+    proc = faro(cluster, "--resource", "pods", "--namespace", "prod-[", "-o", str(tmp_path / "o"))
+    assert proc.returncode == 2
+    assert "invalid namespace regex" in one_error_line(proc)
+
+
+def test_invalid_config_exits_2_naming_key_and_line(cluster: LocalCluster, tmp_path: Path) -> None:
+    cfg = tmp_path / "faro.yaml"
+    cfg.write_text("output_dir: out\nresources:\n  - gvr: v1/pods\n    scope: Galaxy\n")
+    proc = faro(cluster, "--config", str(cfg))
+    assert proc.returncode == 2
+    line = one_error_line(proc)
+    assert "line 4" in line and "resources.0.scope" in line and "Galaxy" in line
+    cfg.write_text("resources: [\n")
+    proc = faro(cluster, "--config", str(cfg))
+    assert proc.returncode == 2
+    assert "invalid YAML" in one_error_line(proc)
+
+
+def test_bad_kubeconfig_and_unreachable_cluster(cluster: LocalCluster, tmp_path: Path) -> None:
+    proc = faro(cluster, "--resource", "pods", "--kubeconfig", str(tmp_path / "missing.yaml"))
+    assert proc.returncode == 2
+    assert "does not exist" in one_error_line(proc)
+    bad = tmp_path / "kc.yaml"
+    bad.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:9'}}]\n"
+        "contexts: [{name: x, context: {cluster: x, user: x}}]\nusers: [{name: x, user: {token: abc}}]\n"
+    )
+    proc = faro(cluster, "--resource", "pods", "--kubeconfig", str(bad))
+    assert proc.returncode == 1
+    assert "cannot reach the API server" in one_error_line(proc)
+
+
+def test_two_kinds_in_one_resource_flag(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    cluster.apply([deployment("web", replicas=1), bare_pod("lonely")], namespace)
+    wait_for(
+        "the deployment rollout",
+        lambda: (
+            cluster.run_kubectl(
+                "rollout", "status", "-n", namespace, "deployment/web", "--timeout=1s"
+            ).returncode
+            == 0
+        ),
+    )
+    out = tmp_path / "out"
+    proc = faro(
+        cluster,
+        "--resource",
+        "apps/v1/Deployment,v1/Pod",
+        "-n",
+        namespace,
+        "-o",
+        str(out),
+        "--duration",
+        "6s",
+    )
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(p.name for p in (out / namespace).glob("*.json"))
+    kinds = {name.split("-", 1)[0] for name in files}
+    assert kinds == {"deployment", "pod"}, files
+    pod_names = {
+        json.loads((out / namespace / f).read_text())["metadata"]["resource_name"]
+        for f in files
+        if f.startswith("pod-")
+    }
+    assert "lonely" in pod_names and len(pod_names) == 2  # the bare pod and the deployment's pod
+
+
+@pytest.mark.parametrize("args", [("--version",), ("config-schema",)])
+def test_informational_commands(cluster: LocalCluster, args: tuple[str, ...]) -> None:
+    proc = faro(cluster, *args)
+    assert proc.returncode == 0
+    if args == ("config-schema",):
+        assert "resources" in json.loads(proc.stdout)["properties"]
+    else:
+        assert proc.stdout.startswith("faro, version")
