@@ -46,7 +46,7 @@ test: venv lint typecheck
 
 run: venv
 	testbed/cluster-up.sh >/dev/null
-	KUBECONFIG=$(KUBECONFIG_PATH) $(BIN)/python -m faro.demo
+	KUBECONFIG=$(KUBECONFIG_PATH) PATH=$(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_TESTBED_BIN'):$$PATH $(BIN)/python demo/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache output
