@@ -29,10 +29,14 @@ else
     --etcd-binary "$FARO_TESTBED_BIN/etcd" \
     --enable-crds Logs,ClusterLogs \
     --extra-args kube-apiserver=advertise-address=127.0.0.1 \
+    --extra-args kube-scheduler=leader-elect=false \
+    --extra-args kube-controller-manager=leader-elect=false \
     --kubeconfig "" \
     --wait 120s >&2
   kwokctl scale node --name "$FARO_CLUSTER_NAME" --replicas 2 >&2
   kubectl --kubeconfig "$FARO_KUBECONFIG" wait --for=condition=Ready node --all --timeout=60s >&2
+  # Leader election is off: with one instance of each it only delays a restarted scheduler
+  # and controller-manager until the previous instance's lease expires (~15 s).
   # The default ServiceAccount must exist before pods can be created in "default".
   for _ in $(seq 60); do
     kubectl --kubeconfig "$FARO_KUBECONFIG" -n default get serviceaccount default >/dev/null 2>&1 && break

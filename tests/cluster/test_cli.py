@@ -88,6 +88,7 @@ def test_two_kinds_in_one_resource_flag(cluster: LocalCluster, namespace: str, t
         ),
     )
     out = tmp_path / "out"
+    jsonl = tmp_path / "events.jsonl"
     proc = faro(
         cluster,
         "--resource",
@@ -98,6 +99,8 @@ def test_two_kinds_in_one_resource_flag(cluster: LocalCluster, namespace: str, t
         str(out),
         "--duration",
         "6s",
+        "--jsonl",
+        str(jsonl),
     )
     assert proc.returncode == 0, proc.stderr
     files = sorted(p.name for p in (out / namespace).glob("*.json"))
@@ -109,6 +112,13 @@ def test_two_kinds_in_one_resource_flag(cluster: LocalCluster, namespace: str, t
         if f.startswith("pod-")
     }
     assert "lonely" in pod_names and len(pod_names) == 2  # the bare pod and the deployment's pod
+    # --jsonl: every story event, as it happened, one JSON object per line
+    lines = [json.loads(ln) for ln in jsonl.read_text().splitlines()]
+    total = sum(json.loads((out / namespace / f).read_text())["metadata"]["event_count"] for f in files)
+    assert len(lines) == total
+    assert {ln["correlation_id"] for ln in lines} == {
+        json.loads((out / namespace / f).read_text())["metadata"]["correlation_id"] for f in files
+    }
 
 
 @pytest.mark.parametrize("args", [("--version",), ("config-schema",)])

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,24 +88,47 @@ class LocalCluster:
     ) -> None:
         await asyncio.to_thread(self.apply, manifest, namespace)
 
-    def restart_control_plane(self) -> None:
+    def restart_control_plane(self, attempts: int = 3) -> None:
         """Stop and start every component (etcd data is kept): watches break, and RVs from
-        before the restart are older than the new apiserver's watch cache."""
-        for verb in ("stop", "start"):
-            proc = subprocess.run(
-                [str(self.bin_dir / "kwokctl"), verb, "cluster", "--name", "faro"],
-                capture_output=True,
-                text=True,
-                env=self.env,
-                timeout=120,
+        before the restart are older than the new apiserver's watch cache.
+
+        kwokctl starts all components at once; now and then the KWOK controller comes up
+        before the apiserver and stays idle, so a probe pod must run before we go on."""
+        for _ in range(attempts):
+            for verb in ("stop", "start"):
+                proc = subprocess.run(
+                    [str(self.bin_dir / "kwokctl"), verb, "cluster", "--name", "faro"],
+                    capture_output=True,
+                    text=True,
+                    env=self.env,
+                    timeout=120,
+                )
+                if proc.returncode != 0:
+                    raise RuntimeError(f"kwokctl {verb} cluster failed: {proc.stderr[-2000:]}")
+            wait_for("the apiserver", lambda: self.run_kubectl("get", "--raw=/readyz").returncode == 0, 60)
+            if self._kwok_works():
+                return
+        raise RuntimeError(f"KWOK did not run pods after {attempts} control-plane restarts")
+
+    def _kwok_works(self) -> bool:
+        name = f"probe-{uuid.uuid4().hex[:6]}"
+        self.run_kubectl("run", name, "-n", "default", "--image=probe", "--restart=Never")
+        try:
+            wait_for(
+                "a probe pod",
+                lambda: (
+                    (self.get_or_none("pod", name, "default") or {}).get("status", {}).get("phase")
+                    == "Running"
+                ),
+                15,
             )
-            if proc.returncode != 0:
-                raise RuntimeError(f"kwokctl {verb} cluster failed: {proc.stderr[-2000:]}")
-        wait_for(
-            "the apiserver after restart",
-            lambda: self.run_kubectl("get", "--raw=/readyz").returncode == 0,
-            60,
-        )
+            return True
+        except AssertionError:
+            return False
+        finally:
+            self.run_kubectl(
+                "delete", "pod", name, "-n", "default", "--grace-period=0", "--force", "--wait=false"
+            )
 
     def events(self, namespace: str) -> list[dict[str, Any]]:
         return list(self.get("events", namespace=namespace)["items"])

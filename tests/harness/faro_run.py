@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,7 @@ class FaroRun:
     """`async with FaroRun(cluster, tmp_path, rules) as run:` — Faro is ready inside."""
 
     def __init__(self, cluster: LocalCluster, out: Path, rules: list[ResourceRule], **config: Any) -> None:
+        config_journal_every = config.pop("journal_every", 5.0)
         self.config = FaroConfig(
             resources=rules,
             output_dir=out,
@@ -33,6 +35,7 @@ class FaroRun:
             on_story_closed=self._on_closed,
             on_ready=self._ready.set,
             settle=1.0,
+            journal_every=config_journal_every,
         )
         self._task: asyncio.Task[list[Story]] | None = None
 
@@ -52,6 +55,13 @@ class FaroRun:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    async def crash(self) -> None:
+        """End the run as a crash would: no flush, open stories stay in the journal."""
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():

@@ -137,7 +137,10 @@ def test_invalid_regex_names_the_key(rule: dict[str, object], key: str) -> None:
 
 @pytest.mark.parametrize(
     ("data", "key"),
-    [({"resources": [{"gvr": "v1/pods", "bogus": 1}]}, "resources.0.bogus"), ({"outputdir": "x"}, "outputdir")],
+    [
+        ({"resources": [{"gvr": "v1/pods", "bogus": 1}]}, "resources.0.bogus"),
+        ({"outputdir": "x"}, "outputdir"),
+    ],
 )
 def test_unknown_key_is_an_error(data: dict[str, object], key: str) -> None:
     with pytest.raises(ConfigError, match=rf"^{key}: Extra inputs are not permitted"):

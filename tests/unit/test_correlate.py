@@ -21,7 +21,9 @@ def _ev(kind: str, uid: str, owner: tuple[str, str] | None = None, at: float = 1
     meta: dict[str, Any] = {"name": f"{kind.lower()}-{uid}", "namespace": "default", "uid": uid}
     if owner is not None:
         okind, ouid = owner
-        meta["ownerReferences"] = [{"apiVersion": "v1", "kind": okind, "name": ouid, "uid": ouid, "controller": True}]
+        meta["ownerReferences"] = [
+            {"apiVersion": "v1", "kind": okind, "name": ouid, "uid": ouid, "controller": True}
+        ]
     return WatchEvent(WatchType.ADDED, TYPES[kind], {"kind": kind, "metadata": meta}, at)
 
 

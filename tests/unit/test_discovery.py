@@ -150,7 +150,13 @@ def test_from_resource_list_skips_subresources() -> None:
         "kind": "APIResourceList",
         "groupVersion": "v1",
         "resources": [
-            {"name": "pods", "kind": "Pod", "namespaced": True, "verbs": ["list", "watch"], "shortNames": ["po"]},
+            {
+                "name": "pods",
+                "kind": "Pod",
+                "namespaced": True,
+                "verbs": ["list", "watch"],
+                "shortNames": ["po"],
+            },
             {"name": "pods/log", "kind": "Pod", "namespaced": True, "verbs": ["get"]},
             {"name": "pods/status", "kind": "Pod", "namespaced": True, "verbs": ["get", "patch"]},
             {"name": "namespaces", "singularName": "namespace", "kind": "Namespace", "namespaced": False},

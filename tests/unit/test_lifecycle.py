@@ -9,7 +9,9 @@ import pytest
 from faro.capture.lifecycle import terminal_state
 
 
-def _obj(kind: str, status: dict[str, Any] | None, spec: dict[str, Any] | None = None, gen: int = 1) -> dict[str, Any]:
+def _obj(
+    kind: str, status: dict[str, Any] | None, spec: dict[str, Any] | None = None, gen: int = 1
+) -> dict[str, Any]:
     o: dict[str, Any] = {"kind": kind, "metadata": {"name": "x", "generation": gen}, "spec": spec or {}}
     if status is not None:
         o["status"] = status
@@ -96,7 +98,12 @@ def test_statefulset() -> None:
 
 
 def test_daemonset() -> None:
-    done = {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}
+    done = {
+        "observedGeneration": 1,
+        "desiredNumberScheduled": 3,
+        "updatedNumberScheduled": 3,
+        "numberAvailable": 3,
+    }
     assert terminal_state(_obj("DaemonSet", done)) == "DaemonSet rollout complete"
     assert terminal_state(_obj("DaemonSet", {**done, "numberAvailable": 2})) is None
     assert terminal_state(_obj("DaemonSet", {**done, "updatedNumberScheduled": 1})) is None

@@ -104,7 +104,9 @@ async def test_idle_workers_stop_and_restart_on_new_work() -> None:
         await p.close()
 
 
-async def test_handler_exception_is_counted_and_processing_continues(caplog: pytest.LogCaptureFixture) -> None:
+async def test_handler_exception_is_counted_and_processing_continues(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     handled: list[int] = []
 
     async def handler(item: int) -> None:

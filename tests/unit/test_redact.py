@@ -65,7 +65,12 @@ def _assert_container_redacted(c: dict[str, Any]) -> None:
     assert env["GITHUB_TOKEN"] == "<redacted: 5 bytes>"
     assert env["LOG_LEVEL"] == "debug"
     assert env["DB_SECRET_REF"] == {"secretKeyRef": {"name": "db", "key": "password"}}
-    assert c["args"] == ["--password=<redacted: 6 bytes>", "--verbose", "--port=8080", "-api-key=<redacted: 3 bytes>"]
+    assert c["args"] == [
+        "--password=<redacted: 6 bytes>",
+        "--verbose",
+        "--port=8080",
+        "-api-key=<redacted: 3 bytes>",
+    ]
     assert c["command"] == ["/bin/app", "--token=<redacted: 3 bytes>"]
     assert c["image"] == "app:1"
 
@@ -156,3 +161,13 @@ def test_objects_without_metadata_or_spec_pass_through() -> None:
     obj: dict[str, Any] = {"kind": "Weird", "spec": "not-a-dict"}
     assert strip_object(obj) == obj
     assert strip_object({}) == {}
+
+
+def test_separate_flag_value_is_redacted() -> None:
+    pod = {
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "args": ["--password", "hunter2", "--verbose", "x"]}]},
+    }
+    args = strip_object(pod)["spec"]["containers"][0]["args"]
+    assert args == ["--password", "<redacted: 7 bytes>", "--verbose", "x"]

@@ -23,7 +23,6 @@ from faro.sinks.files import StoryFiles
 from faro.sinks.jsonl import JsonlSink
 
 log = logging.getLogger("faro")
-JOURNAL_EVERY = 5.0
 
 EventCallback = Callable[[Story, StoryEvent], None]
 StoryCallback = Callable[[Story, Path | None], None]
@@ -45,12 +44,14 @@ class Faro:
         on_story_closed: StoryCallback | None = None,
         on_ready: ReadyCallback | None = None,
         settle: float = 3.0,
+        journal_every: float = 5.0,
     ) -> None:
         self.config = config
         self._on_event = on_event
         self._on_story_closed = on_story_closed
         self._on_ready = on_ready
         self._settle = settle
+        self._journal_every = journal_every
         self._engine: Engine | None = None
         self._stop_requested = False
         self.files = StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
@@ -75,6 +76,8 @@ class Faro:
         try:
             engine = Engine(self.config, client, self._callbacks(jsonl), settle=self._settle)
             specs = await engine.resolve()  # bad resource names fail here, before any output
+            if self.files is not None:
+                engine.resume([Story.from_dict(d) for d in self.files.journaled()])
             self._engine = engine
             if self._stop_requested:
                 engine.stop()
@@ -131,7 +134,7 @@ class Faro:
         def on_tick(open_stories: list[Story]) -> None:
             nonlocal last_journal
             # Journal open stories every few seconds, so a restarted Faro loses little.
-            if self.files is not None and time.monotonic() - last_journal >= JOURNAL_EVERY:
+            if self.files is not None and time.monotonic() - last_journal >= self._journal_every:
                 last_journal = time.monotonic()
                 for s in open_stories:
                     if s.dirty:

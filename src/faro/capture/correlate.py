@@ -29,6 +29,7 @@ class Correlator:
     _held_order: deque[tuple[float, str]] = field(default_factory=deque)
     expired: int = 0
     watched_kinds: set[str] = field(default_factory=set)  # owners of other kinds never arrive
+    waiting: set[str] = field(default_factory=set)  # uids whose own events are held (undecided)
 
     def bind_primary(self, uid: str) -> list[WatchEvent]:
         """Make uid the root of a story; returns held events that can now be placed."""
@@ -50,6 +51,7 @@ class Correlator:
         """Enter an object in the graph; returns (its correlation id or None, released events)."""
         meta = ev.meta
         uid = ev.uid
+        self.waiting.discard(uid)  # deciding about it now
         refs = [r for r in meta.get("ownerReferences") or () if isinstance(r, dict)]
         owners = tuple(r.get("uid", "") for r in refs)
         if ev.type is WatchType.DELETED:
@@ -68,14 +70,16 @@ class Correlator:
         cid = self._owner_cid(owners)
         if cid is not None:
             return cid, self._bind(uid, cid)
-        unseen = [
+        # Wait for an owner never seen yet, or one that is itself waiting for its owner (a
+        # chain arriving bottom-up: Pod, then ReplicaSet, then Deployment).
+        undecided = [
             r.get("uid", "")
             for r in refs
-            if r.get("uid") not in self.parents
+            if (r.get("uid") not in self.parents or r.get("uid") in self.waiting)
             and (not self.watched_kinds or r.get("kind") in self.watched_kinds)
         ]
-        if unseen:
-            self.hold(unseen[0], ev)
+        if undecided:
+            self.hold(undecided[0], ev)
         return None, self.held.pop(uid, [])  # events about this object can now be judged
 
     def _owner_cid(self, owners: tuple[str, ...]) -> str | None:
@@ -94,6 +98,8 @@ class Correlator:
 
     def hold(self, uid: str, ev: WatchEvent) -> None:
         self.held.setdefault(uid, []).append(ev)
+        if ev.resource.kind != "Event":
+            self.waiting.add(ev.uid)
         self._held_order.append((ev.observed_at, uid))
         while len(self._held_order) > MAX_HELD:
             self._drop_oldest()
@@ -106,7 +112,7 @@ class Correlator:
         at, uid = self._held_order.popleft()
         evs = self.held.get(uid)
         if evs and evs[0].observed_at == at:
-            evs.pop(0)
+            self.waiting.discard(evs.pop(0).uid)
             self.expired += 1
             if not evs:
                 del self.held[uid]

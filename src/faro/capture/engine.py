@@ -1,10 +1,12 @@
-"""The capture engine: discovery -> reflectors -> pipeline -> correlation -> stories.
+"""The capture engine: discovery -> reflectors -> pipeline -> router -> stories.
 
 It owns no I/O of its own beyond the API (through kube/): what happens to story events and
 closed stories is up to the callbacks it is given (files, JSONL, library callbacks: see
 api/). Reflectors start in waves — primaries, then owners of pods, then pods, then Events —
 each wave waiting (bounded) for the previous one to sync, so that at start-up children find
-their owners already known and nothing needs to be held.
+their owners already known and little needs to be held. CustomResourceDefinitions are
+watched too: a CRD (or version) that appears later makes pending rules and `related: all`
+kinds watchable within seconds, and a deleted one's reflectors are stopped.
 """
 
 from __future__ import annotations
@@ -18,19 +20,20 @@ from typing import Any
 from faro.capture.correlate import Correlator
 from faro.capture.filters import PrimaryRule
 from faro.capture.pipeline import Pipeline
-from faro.capture.plan import CHILD, DEFAULT_CHILD_KINDS, EVENTS, PRIMARY, WatchSpec, plan
-from faro.capture.redact import strip_object
+from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, EVENTS, PRIMARY, WatchKey, WatchSpec, plan
+from faro.capture.router import Item, Router
 from faro.capture.stories import StoryBook
-from faro.config import FaroConfig
+from faro.config import FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
-from faro.kube.discovery import Discovery
+from faro.kube.discovery import Discovery, UnknownResourceError
 from faro.kube.watch import Reflector
-from faro.model.events import EventType, Gap, StoryEvent, WatchEvent, WatchType
+from faro.model.events import Gap, StoryEvent, WatchEvent
 from faro.model.refs import ResourceType
 from faro.model.story import Story
-from faro.model.timefmt import now, parse
+from faro.model.timefmt import now
 
 log = logging.getLogger("faro.engine")
+_BUILTIN_GROUP_SUFFIXES = (".k8s.io", ".kubernetes.io")
 
 
 @dataclass
@@ -42,10 +45,16 @@ class Callbacks:
 
 
 @dataclass
-class _Item:
-    ev: WatchEvent
-    roles: frozenset[str]
-    rules: tuple[PrimaryRule, ...] = ()
+class _Running:
+    spec: WatchSpec
+    reflector: Reflector
+    task: asyncio.Task[None]
+
+
+def looks_like_crd(name: str) -> bool:
+    """`group/version/Kind` with a non-built-in dotted group: may be installed later."""
+    parts = name.split("/")
+    return len(parts) == 3 and "." in parts[0] and not parts[0].endswith(_BUILTIN_GROUP_SUFFIXES)
 
 
 @dataclass
@@ -55,7 +64,6 @@ class Engine:
     callbacks: Callbacks = field(default_factory=Callbacks)
     settle: float = 3.0
     tick_interval: float = 0.5
-    reflectors: list[Reflector] = field(default_factory=list)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -69,18 +77,40 @@ class Engine:
             settle=self.settle,
             correlation_timeout=self.config.correlation_timeout,
         )
+        self.router = Router(self.book, self.correlator, self.config.redact_secrets)
         self.rules: list[PrimaryRule] = []
+        self.pending: list[ResourceRule] = []
+        self.running: dict[WatchKey, _Running] = {}
+        self._crd_changed = asyncio.Event()
+        self._tg: asyncio.TaskGroup | None = None
+        self._pipe: Pipeline[Item] | None = None
+
+    @property
+    def reflectors(self) -> list[Reflector]:
+        return [r.reflector for r in self.running.values()]
 
     def stop(self) -> None:
         self._stop.set()
 
     async def resolve(self) -> list[WatchSpec]:
-        """Discovery and name resolution; raises UnknownResourceError for bad names."""
+        """Discovery and name resolution; raises UnknownResourceError for bad names (a
+        CRD-qualified name that is not served yet waits instead: see looks_like_crd)."""
         await self.discovery.refresh()
-        self.rules = [PrimaryRule.compile(r, self.discovery.resolve(r.gvr)) for r in self.config.resources]
-        children = self._child_types()
+        self.rules, self.pending = [], []
+        for r in self.config.resources:
+            try:
+                self.rules.append(PrimaryRule.compile(r, self.discovery.resolve(r.gvr)))
+            except UnknownResourceError:
+                if not looks_like_crd(r.gvr):
+                    raise
+                log.warning("resource %s is not served yet; it will be watched once its CRD exists", r.gvr)
+                self.pending.append(r)
+        return self._plan()
+
+    def _plan(self) -> list[WatchSpec]:
         events = self.discovery.by_kind("", "Event")
-        return plan(self.rules, children, events)
+        crds = self.discovery.by_kind("apiextensions.k8s.io", "CustomResourceDefinition")
+        return plan(self.rules, self._child_types(), events, crds)
 
     def _child_types(self) -> list[ResourceType]:
         related = self.config.related
@@ -89,23 +119,32 @@ class Engine:
         else:
             types = [t for g, k in DEFAULT_CHILD_KINDS if (t := self.discovery.by_kind(g, k)) is not None]
             types += [self.discovery.resolve(name) for name in related]
-        seen: set[ResourceType] = set()
-        return [t for t in types if not (t in seen or seen.add(t))]  # type: ignore[func-returns-value]
+        return list(dict.fromkeys(types))
+
+    def resume(self, stories: list[Story]) -> None:
+        """Take over open stories journalled by a previous run (see sinks/files.py)."""
+        t = now()
+        for story in stories:
+            self.book.resume(story, t)
+            self.correlator.bind_primary(story.correlation_id)
+            for uid in story.members - {story.correlation_id}:
+                self.correlator.bound[uid] = story.correlation_id
 
     async def run(self, specs: list[WatchSpec] | None = None) -> None:
         """Capture until stop(); then flush every open story with completion=shutdown."""
         specs = specs if specs is not None else await self.resolve()
-        self.correlator.watched_kinds = {s.key.resource.kind for s in specs}
-        pipe: Pipeline[_Item] = Pipeline(
+        pipe: Pipeline[Item] = Pipeline(
             self.handle, max_workers=self.config.workers, capacity=self.config.buffer_size
         )
-        self.pipeline = pipe
+        self._pipe = pipe
         try:
             async with asyncio.TaskGroup() as tg:
+                self._tg = tg
                 tg.create_task(self._ticker(), name="faro-ticker")
                 for wave in _waves(specs):
-                    started = [self._start(tg, spec, pipe) for spec in wave]
+                    started = [self._start(spec) for spec in wave]
                     await _wait_synced(started, self._stop, timeout=30)
+                tg.create_task(self._follow_crds(), name="faro-crds")
                 self.ready.set()
                 self.callbacks.on_ready()
                 await self._stop.wait()
@@ -119,21 +158,59 @@ class Engine:
         await pipe.close()
         self.book.close_all("shutdown", now())
 
-    def _start(self, tg: asyncio.TaskGroup, spec: WatchSpec, pipeline_: Pipeline[_Item]) -> Reflector:
-        roles = frozenset(spec.roles)
-        rules = tuple(spec.rules)
+    def _start(self, spec: WatchSpec) -> Reflector:
+        assert self._tg is not None and self._pipe is not None
+        pipe = self._pipe
 
         async def emit(ev: WatchEvent) -> None:
-            await pipeline_.put(ev.uid, _Item(ev, roles, rules))
+            if CRDS in spec.roles:
+                self._crd_changed.set()
+            # roles/rules are read at emit time: a later plan may add roles to this watch
+            await pipe.put(ev.uid, Item(ev, frozenset(spec.roles), tuple(spec.rules)))
 
         async def on_gap(gap: Gap) -> None:
             self.book.gap(gap)
 
         k = spec.key
         r = Reflector(self.client, k.resource, k.namespace, emit, on_gap, k.label_selector, k.field_selector)
-        self.reflectors.append(r)
-        tg.create_task(r.run(), name=f"reflector {r.name}")
+        task = self._tg.create_task(r.run(), name=f"reflector {r.name}")
+        self.running[k] = _Running(spec, r, task)
+        self.correlator.watched_kinds.add(k.resource.kind)
         return r
+
+    async def _follow_crds(self) -> None:
+        """On CRD changes: refresh discovery, start what became watchable, stop what vanished."""
+        while True:
+            await self._crd_changed.wait()
+            await asyncio.sleep(0.5)  # debounce a burst (kubectl apply of many CRDs)
+            self._crd_changed.clear()
+            try:
+                await self.discovery.refresh()
+            except Exception as exc:  # keep following; the next change retries
+                log.warning("discovery refresh failed: %s", exc)
+                continue
+            still: list[ResourceRule] = []
+            for r in self.pending:
+                try:
+                    self.rules.append(PrimaryRule.compile(r, self.discovery.resolve(r.gvr)))
+                    log.info("resource %s is now served; watching it", r.gvr)
+                except UnknownResourceError:
+                    still.append(r)
+            self.pending = still
+            wanted = {s.key: s for s in self._plan()}
+            served = {t.gvr for t in self.discovery.types}
+            for key, run in list(self.running.items()):
+                if key.resource.gvr not in served:
+                    log.info("resource %s is no longer served; stopping its watch", key.resource.type_name)
+                    run.reflector.stop()
+                    run.task.cancel()
+                    del self.running[key]
+                elif key in wanted:
+                    run.spec.roles |= wanted[key].roles
+                    run.spec.rules[:] = wanted[key].rules
+            for key, spec in wanted.items():
+                if key not in self.running and key.resource.gvr in served:
+                    self._start(spec)
 
     async def _ticker(self) -> None:
         while not self._stop.is_set():
@@ -148,66 +225,8 @@ class Engine:
             self.correlator.unbind_story(story.correlation_id)
         self.callbacks.on_close(story)
 
-    # -- handling, one watch event at a time (per-UID order is kept by the pipeline) --
-
-    async def handle(self, item: _Item) -> None:
-        self._handle(item.ev, item.roles, item.rules)
-
-    def _handle(self, ev: WatchEvent, roles: frozenset[str], rules: tuple[PrimaryRule, ...]) -> None:
-        if EVENTS in roles:
-            self._k8s_event(ev)
-            return
-        obj = strip_object(ev.obj, self.config.redact_secrets)
-        released: list[WatchEvent] = []
-        meta = ev.meta
-        if PRIMARY in roles and any(r.match(meta.get("namespace", ""), meta.get("name", "")) for r in rules):
-            self.book.primary(ev, obj)
-            released += self.correlator.bind_primary(ev.uid)
-        if CHILD in roles:
-            cid, more = self.correlator.observe(ev)
-            released += more
-            if cid is not None and cid != ev.uid:
-                self.book.child(cid, ev, obj)
-        for held in released:
-            if held.resource.kind == "Event":
-                self._k8s_event(held)
-            else:
-                self._handle(held, frozenset({CHILD}), ())
-
-    def _k8s_event(self, ev: WatchEvent) -> None:
-        if ev.type is WatchType.DELETED:
-            return  # the apiserver's TTL removed it; it stays in the story
-        obj = ev.obj
-        involved = obj.get("involvedObject") or obj.get("regarding") or {}
-        cid = self.correlator.event_target(involved.get("uid", ""), ev)
-        if cid is None:
-            return
-        series = obj.get("series") or {}
-        when = (
-            parse(series.get("lastObservedTime"))
-            or parse(obj.get("lastTimestamp"))
-            or parse(obj.get("eventTime"))
-            or parse(obj.get("firstTimestamp"))
-            or ev.observed_at
-        )
-        if 0 <= ev.observed_at - when < 1.0:
-            # Event times have second precision; a fresh one is better placed by when we saw it.
-            when = ev.observed_at
-        source = (obj.get("source") or {}).get("component") or obj.get("reportingComponent") or ""
-        data = strip_object(obj, self.config.redact_secrets)
-        self.book.add(
-            cid,
-            StoryEvent(
-                correlation_id=cid,
-                timestamp=when,
-                event_type=EventType.K8S_EVENT,
-                source_component=source,
-                namespace=(obj.get("metadata") or {}).get("namespace", ""),
-                resource=involved.get("kind", ""),
-                action="add" if ev.type is WatchType.ADDED else "update",
-                data=data,
-            ),
-        )
+    async def handle(self, item: Item) -> None:
+        self.router.route(item.ev, item.roles, item.rules)
 
 
 class _Stopped(Exception):
@@ -218,7 +237,7 @@ def _waves(specs: list[WatchSpec]) -> list[list[WatchSpec]]:
     def rank(s: WatchSpec) -> int:
         if PRIMARY in s.roles:
             return 0
-        if EVENTS in s.roles:
+        if EVENTS in s.roles or CRDS in s.roles:
             return 3
         return 2 if s.key.resource.kind == "Pod" else 1
 
@@ -229,7 +248,7 @@ def _waves(specs: list[WatchSpec]) -> list[list[WatchSpec]]:
 
 
 async def _wait_synced(reflectors: list[Reflector], stop: asyncio.Event, timeout: float) -> None:
-    waits = [asyncio.create_task(r.synced.wait()) for r in reflectors]
+    waits = [asyncio.create_task(r.settled.wait()) for r in reflectors]
     if not waits:
         return
     stopping = asyncio.create_task(stop.wait())

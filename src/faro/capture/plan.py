@@ -25,7 +25,7 @@ DEFAULT_CHILD_KINDS: tuple[tuple[str, str], ...] = (
     ("", "PersistentVolumeClaim"),
 )
 
-PRIMARY, CHILD, EVENTS = "primary", "child", "events"
+PRIMARY, CHILD, EVENTS, CRDS = "primary", "child", "events", "crds"
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,10 @@ def namespace_scope(rules: list[PrimaryRule]) -> list[str | None]:
 
 
 def plan(
-    rules: list[PrimaryRule], children: list[ResourceType], events: ResourceType | None
+    rules: list[PrimaryRule],
+    children: list[ResourceType],
+    events: ResourceType | None,
+    crds: ResourceType | None = None,
 ) -> list[WatchSpec]:
     specs: dict[WatchKey, WatchSpec] = {}
 
@@ -83,4 +86,6 @@ def plan(
     if events is not None:
         for ns in scope:
             add(WatchKey(events, ns), EVENTS)
+    if crds is not None:  # new CRDs (or versions) may make pending rules or `related: all` kinds watchable
+        add(WatchKey(crds, None), CRDS)
     return list(specs.values())

@@ -11,13 +11,14 @@ from typing import Any
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _CREDENTIAL = re.compile(r"(passw(or)?d|secret|token|api[_-]?key|credential|private[_-]?key|auth)", re.I)
+_FLAG_CREDENTIAL = re.compile(r"^--?[\w.-]*(passw(or)?d|secret|token|api[_-]?key|credential)[\w.-]*$", re.I)
 _ARG_CREDENTIAL = re.compile(
     r"^(--?[\w.-]*(passw(or)?d|secret|token|api[_-]?key|credential)[\w.-]*=)(.+)$", re.I
 )
 
 
 def _size(value: Any) -> str:
-    return f"<redacted: {len(value) if isinstance(value, str) else 0} bytes>"
+    return f"<redacted: {len(value.encode()) if isinstance(value, str) else 0} bytes>"
 
 
 def strip_object(obj: dict[str, Any], redact: bool = True) -> dict[str, Any]:
@@ -43,12 +44,20 @@ def strip_object(obj: dict[str, Any], redact: bool = True) -> dict[str, Any]:
                 out[key] = {k: _size(v) for k, v in obj[key].items()}
     spec = obj.get("spec")
     if isinstance(spec, dict):
-        if obj.get("kind") == "Pod":
-            out["spec"] = _redact_pod_spec(spec)
-        elif isinstance(spec.get("template"), dict) and isinstance(spec["template"].get("spec"), dict):
-            tpl = dict(spec["template"])
-            tpl["spec"] = _redact_pod_spec(spec["template"]["spec"])
-            out["spec"] = {**spec, "template": tpl}
+        out["spec"] = _redact_pod_spec(spec) if obj.get("kind") == "Pod" else _redact_templates(spec)
+    return out
+
+
+def _redact_templates(spec: dict[str, Any]) -> dict[str, Any]:
+    """Pod templates of workloads: spec.template.spec, and a CronJob's
+    spec.jobTemplate.spec.template.spec."""
+    out = spec
+    tpl = spec.get("template")
+    if isinstance(tpl, dict) and isinstance(tpl.get("spec"), dict):
+        out = {**out, "template": {**tpl, "spec": _redact_pod_spec(tpl["spec"])}}
+    job = spec.get("jobTemplate")
+    if isinstance(job, dict) and isinstance(job.get("spec"), dict):
+        out = {**out, "jobTemplate": {**job, "spec": _redact_templates(job["spec"])}}
     return out
 
 
@@ -76,10 +85,27 @@ def _redact_container(c: dict[str, Any]) -> dict[str, Any]:
     for field in ("args", "command"):
         args = c.get(field)
         if isinstance(args, list):
-            out[field] = [_redact_arg(a) if isinstance(a, str) else a for a in args]
+            out[field] = _redact_args(args)
     return out
 
 
-def _redact_arg(arg: str) -> str:
-    m = _ARG_CREDENTIAL.match(arg)
-    return f"{m.group(1)}{_size(m.group(4))}" if m else arg
+def _redact_args(args: list[Any]) -> list[Any]:
+    """`--password=x` and `--password x` both lose x."""
+    out: list[Any] = []
+    secret_next = False
+    for a in args:
+        if not isinstance(a, str):
+            out.append(a)
+            secret_next = False
+            continue
+        if secret_next:
+            out.append(_size(a))
+            secret_next = False
+            continue
+        m = _ARG_CREDENTIAL.match(a)
+        if m:
+            out.append(f"{m.group(1)}{_size(m.group(4))}")
+        else:
+            out.append(a)
+            secret_next = bool(_FLAG_CREDENTIAL.match(a))
+    return out

@@ -17,7 +17,7 @@ from faro.capture.diff import changes
 from faro.capture.lifecycle import terminal_state
 from faro.model.events import EventType, Gap, StoryEvent, WatchEvent, WatchType
 from faro.model.story import Story
-from faro.model.timefmt import parse
+from faro.model.timefmt import iso_ms, parse
 
 _ACTIONS = {WatchType.ADDED: "add", WatchType.MODIFIED: "update", WatchType.DELETED: "delete"}
 
@@ -78,6 +78,22 @@ class StoryBook:
         )
         self.open[cid] = story
         return story
+
+    def resume(self, story: Story, now: float) -> None:
+        """Adopt a story journalled by a previous run; what happened meanwhile is a gap."""
+        cid = story.correlation_id
+        self.open[cid] = story
+        self.episodes[cid] = story.episode
+        for ev in story.buffer.all():
+            uid = (ev.data.get("metadata") or {}).get("uid")
+            if ev.event_type is EventType.RESOURCE_UPDATE and ev.action != "delete":
+                self.primaries[cid] = ev.data
+            if uid and ev.event_type in (EventType.RESOURCE_UPDATE, EventType.CORRELATED_EVENT):
+                self._last[uid] = ev.data
+        story.gaps.append(
+            Gap("faro", "restart", now, f"Faro was not watching since {iso_ms(story.last_activity)}")
+        )
+        story.last_activity = now
 
     def primary(self, ev: WatchEvent, obj: dict[str, Any]) -> Story:
         """Record a change of a primary (obj is already stripped/redacted)."""

@@ -88,6 +88,9 @@ class Reflector:
         self.dead_after = dead_after
         self.timeout_range = timeout_range
         self.synced = asyncio.Event()
+        # Set once the first list has either succeeded or failed: start-up waits for this, so
+        # a forbidden resource delays nothing (it keeps retrying on its own).
+        self.settled = asyncio.Event()
         self.stats = WatchStats()
         self._known: dict[str, _Known] = {}
         self._rv = ""
@@ -151,6 +154,7 @@ class Reflector:
             except (TimeoutError, KubeError, aiohttp.ClientError, ValueError, OSError) as exc:
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 log.info("watch %s interrupted: %s", self.name, self.stats.last_error)
+            self.settled.set()
             self.stats.reconnects += 1
             await asyncio.sleep(self._backoff.delay())
 
@@ -205,6 +209,7 @@ class Reflector:
         self._known = seen
         self.stats.lists += 1
         self._need_list = False
+        self.settled.set()
         if relisting:
             self.stats.relists += 1
             if self._on_gap is not None:

@@ -11,8 +11,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from faro.model.events import Gap, StoryEvent
-from faro.model.timefmt import iso_ms
+from faro.model.events import EventType, Gap, StoryEvent
+from faro.model.timefmt import iso_ms, parse
 
 SCHEMA = "faro.story/v1"
 
@@ -117,3 +117,38 @@ class Story:
             },
             "events": [e.to_dict() for e in self.buffer.all()],
         }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Story:
+        """Rebuild an open story from its journal (the to_dict() form)."""
+        m = doc["metadata"]
+        story = cls(
+            correlation_id=m["correlation_id"],
+            episode=int(m["episode"]),
+            resource_type=m["resource_type"],
+            resource_name=m["resource_name"],
+            namespace=m["namespace"],
+            cluster=m.get("cluster", ""),
+            start_time=parse(m["start_time"]) or 0.0,
+        )
+        story.gaps = [
+            Gap(g["resource"], g["reason"], parse(g["at"]) or 0.0, g.get("detail", "")) for g in m["gaps"]
+        ]
+        for e in doc["events"]:
+            ev = StoryEvent(
+                correlation_id=e["correlation_id"],
+                timestamp=parse(e["timestamp"]) or 0.0,
+                event_type=EventType(e["event_type"]),
+                source_component=e["source_component"],
+                namespace=e["namespace"],
+                resource=e["resource"],
+                action=e["action"],
+                data=e["data"],
+                changes=e.get("changes"),
+            )
+            story.add(ev)
+            uid = (e["data"].get("metadata") or {}).get("uid")
+            if uid and e["event_type"] in (EventType.RESOURCE_UPDATE, EventType.CORRELATED_EVENT):
+                story.members.add(uid)
+            story.last_activity = max(story.last_activity, ev.timestamp)
+        return story

@@ -1,0 +1,171 @@
+"""Resilience against the real cluster: CRDs that come and go, restarts, RBAC 403s."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from faro import ResourceRule
+from faro.sinks.files import story_path
+from tests.harness.cluster import LocalCluster
+from tests.harness.faro_run import FaroRun, load_story
+from tests.harness.manifests import crd, deployment
+
+
+async def test_crd_created_after_start_is_watched_and_deleted_one_stops(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    group = f"{namespace}.late.faro.test"
+    rules = [ResourceRule(gvr=f"{group}/v1/Gadget", namespace_names=[namespace])]
+    async with FaroRun(cluster, tmp_path, rules) as run:
+        engine = run.faro.engine
+        assert engine is not None and [r.gvr for r in engine.pending] == [f"{group}/v1/Gadget"]
+        await cluster.aapply(crd(group, kind="Gadget", plural="gadgets"))
+        await cluster.akubectl("wait", "--for=condition=Established", f"crd/gadgets.{group}", "--timeout=30s")
+
+        async def watched() -> None:
+            while not any(k.resource.kind == "Gadget" for k in engine.running):
+                await asyncio.sleep(0.1)
+
+        t0 = asyncio.get_running_loop().time()
+        await asyncio.wait_for(watched(), 15)
+        assert asyncio.get_running_loop().time() - t0 < 10  # "within seconds"
+        manifest = {"apiVersion": f"{group}/v1", "kind": "Gadget", "metadata": {"name": "g1"}, "spec": {}}
+        await cluster.aapply(manifest, namespace)
+        status = '{"status":{"phase":"Succeeded"}}'
+        await asyncio.sleep(0.5)
+        await cluster.akubectl(
+            "patch",
+            f"gadgets.{group}",
+            "g1",
+            "-n",
+            namespace,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            status,
+        )
+        story = await run.story_of("Gadget", "g1")
+        assert story.completion == "terminal"
+
+        await cluster.akubectl("delete", "crd", f"gadgets.{group}")
+
+        async def stopped() -> None:
+            while any(k.resource.kind == "Gadget" for k in engine.running):
+                await asyncio.sleep(0.1)
+
+        await asyncio.wait_for(stopped(), 15)
+        # the rest goes on: Events and children are still watched
+        assert any(k.resource.kind == "Pod" for k in engine.running)
+
+
+async def test_restarted_faro_resumes_open_stories_from_its_journal(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    stuck = deployment("slow", replicas=1)
+    stuck["spec"]["template"]["metadata"]["annotations"] = {"faro.dev/create-delay": "1h"}
+    rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
+    first = FaroRun(cluster, tmp_path, rules, journal_every=0.5)
+    await first.__aenter__()
+    await cluster.aapply(stuck, namespace)
+    journal = tmp_path / ".journal"
+    for _ in range(100):
+        if list(journal.glob("*.json")):
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1)
+    await first.crash()  # no flush: the story is only in the journal
+    assert not first.closed and len(list(journal.glob("*.json"))) == 1
+
+    async with FaroRun(cluster, tmp_path, rules, journal_every=0.5) as second:
+        await cluster.aapply(deployment("slow", replicas=1), namespace)  # a rollout that completes
+        story = await second.story_of("Deployment", "slow", timeout=60)
+    doc = load_story(story_path(tmp_path, story))
+    assert doc["metadata"]["completion"] == "terminal" and doc["metadata"]["episode"] == 1
+    assert [g["reason"] for g in doc["metadata"]["gaps"]] == ["restart"]
+    rs_names = {
+        e["data"]["metadata"]["name"]
+        for e in doc["events"]
+        if e["event_type"] == "CORRELATED_EVENT" and e["resource"] == "ReplicaSet"
+    }
+    assert len(rs_names) == 2, "the first run's ReplicaSet and the second rollout's, in one story"
+    assert not list(journal.glob("*.json"))
+
+
+def limited_kubeconfig(cluster: LocalCluster, namespace: str, path: Path) -> Path:
+    """A kubeconfig for a ServiceAccount that may read Deployments, ReplicaSets, Pods and
+    Events in `namespace`, and nothing else (Jobs are forbidden)."""
+    rules = [
+        {
+            "apiGroups": ["apps"],
+            "resources": ["deployments", "replicasets"],
+            "verbs": ["get", "list", "watch"],
+        },
+        {"apiGroups": [""], "resources": ["pods", "events"], "verbs": ["get", "list", "watch"]},
+    ]
+    cluster.apply(
+        [
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "limited"}},
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": {"name": "limited"},
+                "rules": rules,
+            },
+            {
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": {"name": "limited"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "limited"},
+                "subjects": [{"kind": "ServiceAccount", "name": "limited", "namespace": namespace}],
+            },
+        ],
+        namespace,
+    )
+    token = cluster.kubectl("create", "token", "limited", "-n", namespace).strip()
+    admin: dict[str, Any] = yaml.safe_load(cluster.kubeconfig.read_text())
+    server = admin["clusters"][0]["cluster"]
+    ca = (
+        server.get("certificate-authority-data")
+        or base64.b64encode(Path(server["certificate-authority"]).read_bytes()).decode()
+    )
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "limited",
+                "clusters": [
+                    {"name": "c", "cluster": {"server": server["server"], "certificate-authority-data": ca}}
+                ],
+                "users": [{"name": "limited", "user": {"token": token}}],
+                "contexts": [{"name": "limited", "context": {"cluster": "c", "user": "limited"}}],
+            }
+        )
+    )
+    return path
+
+
+async def test_forbidden_resource_fails_alone(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    kc = await asyncio.to_thread(limited_kubeconfig, cluster, namespace, tmp_path / "limited.yaml")
+    rules = [
+        ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace]),
+        ResourceRule(gvr="batch/v1/Job", namespace_names=[namespace]),
+    ]
+    run = FaroRun(cluster, tmp_path / "out", rules)
+    run.config.kubeconfig = str(kc)
+    async with run:
+        await cluster.aapply(deployment("allowed", replicas=1), namespace)
+        story = await run.story_of("Deployment", "allowed")
+        engine = run.faro.engine
+        assert engine is not None
+        jobs = [r for r in engine.reflectors if r.resource.kind == "Job"]
+        assert jobs and all(r.stats.errors.get(403, 0) >= 1 and not r.synced.is_set() for r in jobs)
+        assert "forbidden" in jobs[0].stats.last_error
+    assert story.completion == "terminal"
+    doc = load_story(story_path(tmp_path / "out", story))
+    assert {"Deployment", "ReplicaSet", "Pod"} <= {e["resource"] for e in doc["events"]}

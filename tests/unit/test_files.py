@@ -1,0 +1,89 @@
+"""faro.sinks.files: story file naming and atomic, private writes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import orjson
+import pytest
+
+from faro.model.events import EventType, StoryEvent
+from faro.model.story import Story
+from faro.sinks.files import CLUSTER_SCOPED_DIR, StoryFiles, story_path, write_atomic
+
+UID = "a1b2c3d4-0000-4000-8000-123456789abc"
+
+
+def _story(
+    resource_type: str = "apps/v1/Deployment", name: str = "web", namespace: str = "default", episode: int = 1
+) -> Story:
+    return Story(UID, episode, resource_type, name, namespace, "kind-faro", 1767323045.0)
+
+
+def test_story_path_naming(tmp_path: Path) -> None:
+    assert story_path(tmp_path, _story()) == tmp_path / "default" / "deployment-web-a1b2c3d4.json"
+    assert (
+        story_path(tmp_path, _story("v1/Pod", "api-0", "team-a"))
+        == tmp_path / "team-a" / "pod-api-0-a1b2c3d4.json"
+    )
+    crd = _story("mycompany.com/v1/MyCustomResource", "thing")
+    assert story_path(tmp_path, crd).name == "mycustomresource-thing-a1b2c3d4.json"
+
+
+def test_story_path_episode_suffix(tmp_path: Path) -> None:
+    assert story_path(tmp_path, _story(episode=2)).name == "deployment-web-a1b2c3d4-2.json"
+    assert story_path(tmp_path, _story(episode=1)).name == "deployment-web-a1b2c3d4.json"
+
+
+def test_story_path_cluster_scoped(tmp_path: Path) -> None:
+    path = story_path(tmp_path, _story("v1/Node", "node-1", namespace=""))
+    assert path == tmp_path / CLUSTER_SCOPED_DIR / "node-node-1-a1b2c3d4.json"
+    assert CLUSTER_SCOPED_DIR == "_cluster"
+
+
+def test_story_path_is_safe(tmp_path: Path) -> None:
+    path = story_path(
+        tmp_path, _story("rbac.authorization.k8s.io/v1/ClusterRole", "system:../x", namespace="")
+    )
+    assert path.parent == tmp_path / "_cluster"
+    assert path.name == "clusterrole-system_.._x-a1b2c3d4.json"
+    assert "/" not in path.name
+
+
+def test_write_atomic_mode_and_no_temp_file(tmp_path: Path) -> None:
+    path = tmp_path / "ns" / "deep" / "story.json"
+    write_atomic(path, b'{"a": 1}\n')
+    assert path.read_bytes() == b'{"a": 1}\n'
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert os.listdir(path.parent) == ["story.json"]
+    write_atomic(path, b"second")
+    assert path.read_bytes() == b"second"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert os.listdir(path.parent) == ["story.json"]
+
+
+def test_write_atomic_failure_leaves_old_file_and_no_temp(tmp_path: Path) -> None:
+    path = tmp_path / "story.json"
+    write_atomic(path, b"old")
+    with pytest.raises(TypeError):
+        write_atomic(path, "not bytes")  # type: ignore[arg-type]
+    assert path.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["story.json"]
+
+
+def test_story_files_write_and_journal(tmp_path: Path) -> None:
+    files = StoryFiles(tmp_path, "1.0.0")
+    story = _story()
+    story.add(StoryEvent(UID, 1767323045.5, EventType.RESOURCE_UPDATE, "faro", "default", "web", "ADDED", {}))
+    files.journal(story)
+    assert not story.dirty
+    assert [d["metadata"]["correlation_id"] for d in files.journaled()] == [UID]
+    path = files.write(story)
+    assert path == tmp_path / "default" / "deployment-web-a1b2c3d4.json"
+    doc = orjson.loads(path.read_bytes())
+    assert doc["metadata"]["faro_version"] == "1.0.0"
+    assert [e["action"] for e in doc["events"]] == ["ADDED"]
+    assert files.written == [path]
+    assert files.journaled() == []  # the journal entry is removed once the story is written
