@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 ALL_NAMESPACES = "all"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -122,12 +130,45 @@ class FaroConfig(BaseModel):
     include_logs: bool = True
     max_log_streams: int = Field(default=50, ge=1)
     related: list[str] = Field(default_factory=list, description='Extra child kinds, or ["all"]')
+    log_pod_pattern: str | None = Field(
+        default=None, description="Regex: only pods whose name matches get logs"
+    )
+    log_container_include: str | None = Field(default=None, description="Regex on container names to stream")
+    log_container_exclude: str | None = Field(
+        default=None, description="Regex on container names not to stream"
+    )
+    log_line_include: str | None = Field(default=None, description="Regex: keep only log lines that match")
+    log_line_exclude: str | None = Field(default=None, description="Regex: drop log lines that match")
+    log_cap: int = Field(default=10_000, ge=2, description="Lines kept per container instance (head + tail)")
+    event_reason_include: str | None = Field(default=None, description="Regex on Event reason to keep")
+    event_reason_exclude: str | None = Field(default=None, description="Regex on Event reason to drop")
+    event_source_include: str | None = Field(
+        default=None, description="Regex on Event source component to keep"
+    )
+    event_source_exclude: str | None = Field(
+        default=None, description="Regex on Event source component to drop"
+    )
     redact_secrets: bool = True
 
     @field_validator("correlation_timeout", "auto_shutdown_sec", mode="before")
     @classmethod
     def _durations(cls, v: Any) -> Any:
         return None if v is None else parse_duration(v)
+
+    @field_validator(
+        "log_pod_pattern",
+        "log_container_include",
+        "log_container_exclude",
+        "log_line_include",
+        "log_line_exclude",
+        "event_reason_include",
+        "event_reason_exclude",
+        "event_source_include",
+        "event_source_exclude",
+    )
+    @classmethod
+    def _regexes(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return _check_regex(v, info.field_name or "")
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from faro.capture.correlate import Correlator
 from faro.capture.filters import PrimaryRule
+from faro.capture.logs import LogFilters, LogManager
 from faro.capture.pipeline import Pipeline
 from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, EVENTS, PRIMARY, WatchKey, WatchSpec, plan
-from faro.capture.router import Item, Router
+from faro.capture.router import EventFilters, Item, Router
 from faro.capture.stories import StoryBook
 from faro.config import FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
@@ -77,7 +79,31 @@ class Engine:
             settle=self.settle,
             correlation_timeout=self.config.correlation_timeout,
         )
-        self.router = Router(self.book, self.correlator, self.config.redact_secrets)
+        c = self.config
+        self.logs = (
+            LogManager(
+                self.client,
+                self._log_line,
+                max_streams=c.max_log_streams,
+                filters=LogFilters(
+                    pod=_rx(c.log_pod_pattern),
+                    container_include=_rx(c.log_container_include),
+                    container_exclude=_rx(c.log_container_exclude),
+                    line_include=_rxb(c.log_line_include),
+                    line_exclude=_rxb(c.log_line_exclude),
+                ),
+                cap=c.log_cap,
+            )
+            if c.include_logs
+            else None
+        )
+        events = EventFilters(
+            _rx(c.event_reason_include),
+            _rx(c.event_reason_exclude),
+            _rx(c.event_source_include),
+            _rx(c.event_source_exclude),
+        )
+        self.router = Router(self.book, self.correlator, c.redact_secrets, self.logs, events)
         self.rules: list[PrimaryRule] = []
         self.pending: list[ResourceRule] = []
         self.running: dict[WatchKey, _Running] = {}
@@ -91,6 +117,9 @@ class Engine:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _log_line(self, cid: str, ev: StoryEvent) -> None:
+        self.book.add(cid, ev)
 
     async def resolve(self) -> list[WatchSpec]:
         """Discovery and name resolution; raises UnknownResourceError for bad names (a
@@ -156,6 +185,8 @@ class Engine:
         except TimeoutError:
             log.warning("shutdown: %d queued events were not handled", pipe.depth)
         await pipe.close()
+        if self.logs is not None:
+            await self.logs.close()  # the last words of every container still streaming
         self.book.close_all("shutdown", now())
 
     def _start(self, spec: WatchSpec) -> Reflector:
@@ -227,6 +258,14 @@ class Engine:
 
     async def handle(self, item: Item) -> None:
         self.router.route(item.ev, item.roles, item.rules)
+
+
+def _rx(p: str | None) -> re.Pattern[str] | None:
+    return re.compile(p) if p else None
+
+
+def _rxb(p: str | None) -> re.Pattern[bytes] | None:
+    return re.compile(p.encode()) if p else None
 
 
 class _Stopped(Exception):

@@ -6,11 +6,15 @@ pipeline's per-UID order is the order the stories see.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import re
+from dataclasses import dataclass, field
 
 from faro.capture.correlate import Correlator
 from faro.capture.filters import PrimaryRule
+from faro.capture.logs import LogManager
 from faro.capture.plan import CHILD, CRDS, EVENTS, PRIMARY
+from faro.capture.podlife import PodLifecycle
 from faro.capture.redact import strip_object
 from faro.capture.stories import StoryBook
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
@@ -27,10 +31,32 @@ class Item:
 
 
 @dataclass
+class EventFilters:
+    reason_include: re.Pattern[str] | None = None
+    reason_exclude: re.Pattern[str] | None = None
+    source_include: re.Pattern[str] | None = None
+    source_exclude: re.Pattern[str] | None = None
+
+    def wants(self, reason: str, source: str) -> bool:
+        for value, inc, exc in (
+            (reason, self.reason_include, self.reason_exclude),
+            (source, self.source_include, self.source_exclude),
+        ):
+            if inc is not None and not inc.search(value):
+                return False
+            if exc is not None and exc.search(value):
+                return False
+        return True
+
+
+@dataclass
 class Router:
     book: StoryBook
     correlator: Correlator
     redact: bool = True
+    logs: LogManager | None = None
+    events: EventFilters = field(default_factory=EventFilters)
+    podlife: PodLifecycle = field(default_factory=PodLifecycle)
 
     def route(self, ev: WatchEvent, roles: frozenset[str], rules: tuple[PrimaryRule, ...]) -> None:
         if CRDS in roles:
@@ -41,19 +67,33 @@ class Router:
         obj = strip_object(ev.obj, self.redact)
         released: list[WatchEvent] = []
         meta = ev.meta
+        cids: list[str] = []
         if PRIMARY in roles and any(r.match(meta.get("namespace", ""), meta.get("name", "")) for r in rules):
             self.book.primary(ev, obj)
             released += self.correlator.bind_primary(ev.uid)
+            cids.append(ev.uid)
         if CHILD in roles:
             cid, more = self.correlator.observe(ev)
             released += more
             if cid is not None and cid != ev.uid:
                 self.book.child(cid, ev, obj)
+                cids.append(cid)
+        if cids and ev.resource.kind == "Pod":
+            self._pod(cids, ev)
         for held in released:
             if held.resource.kind == "Event":
                 self.k8s_event(held)
             else:
                 self.route(held, frozenset({CHILD}), ())
+
+    def _pod(self, cids: list[str], ev: WatchEvent) -> None:
+        deleted = ev.type is WatchType.DELETED
+        lifecycle = self.podlife.observe(ev.obj, ev.observed_at, deleted)
+        for cid in cids:
+            for i, se in enumerate(lifecycle):
+                self.book.add(cid, se if i == 0 and cid == cids[0] else copy.copy(se))
+            if self.logs is not None:
+                self.logs.pod_changed(cid, ev.obj, deleted)
 
     def k8s_event(self, ev: WatchEvent) -> None:
         if ev.type is WatchType.DELETED:
@@ -75,6 +115,8 @@ class Router:
             # Event times have second precision; a fresh one is better placed by when we saw it.
             when = ev.observed_at
         source = (obj.get("source") or {}).get("component") or obj.get("reportingComponent") or ""
+        if not self.events.wants(obj.get("reason") or "", source):
+            return
         self.book.add(
             cid,
             StoryEvent(

@@ -167,7 +167,9 @@ class StoryBook:
 
     def _record(self, story: Story, ev: StoryEvent) -> None:
         story.add(ev)
-        story.last_activity = max(story.last_activity, ev.timestamp)
+        if ev.event_type is not EventType.CONTAINER_LOG:
+            # Log lines do not keep a story open: a finished rollout of chatty pods still settles.
+            story.last_activity = max(story.last_activity, ev.timestamp)
         self.on_event(story, ev)
 
     def gap(self, gap: Gap, cids: list[str] | None = None) -> None:

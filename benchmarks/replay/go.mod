@@ -1,0 +1,3 @@
+module faro.dev/bench/replay
+
+go 1.26

@@ -1,0 +1,301 @@
+"""Which container logs to stream, and turning their lines into story events.
+
+For every pod in a story, each container (init, regular, sidecar, ephemeral) gets a follow
+stream while it runs; one instance of a container is (pod uid, container, restart number).
+When an instance ends — restartCount grows, the container terminates, the pod goes away —
+its stream is closed and one more read collects what the stream had not delivered yet
+(`previous=true` for an instance that was replaced), deduplicated line by line, so the
+crash output is in the story even if the container died before its stream connected.
+Streams take turns under --max-log-streams: extra ones wait (FIFO), never dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faro.kube.backoff import Backoff
+from faro.kube.client import KubeClient
+from faro.kube.errors import ApiError, KubeError
+from faro.kube.logs import LineDedup, LogLine, follow, read
+from faro.model.events import EventType, StoryEvent
+from faro.model.timefmt import now, parse
+
+log = logging.getLogger("faro.logs")
+
+Emit = Callable[[str, StoryEvent], None]
+FINAL_READ_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Instance:
+    namespace: str
+    pod: str
+    pod_uid: str
+    container: str
+    restart: int
+
+
+@dataclass
+class LogFilters:
+    pod: re.Pattern[str] | None = None
+    container_include: re.Pattern[str] | None = None
+    container_exclude: re.Pattern[str] | None = None
+    line_include: re.Pattern[bytes] | None = None
+    line_exclude: re.Pattern[bytes] | None = None
+
+    def wants_container(self, pod: str, container: str) -> bool:
+        if self.pod is not None and not self.pod.fullmatch(pod):
+            return False
+        if self.container_include is not None and not self.container_include.fullmatch(container):
+            return False
+        return self.container_exclude is None or not self.container_exclude.fullmatch(container)
+
+    def wants_line(self, content: bytes) -> bool:
+        if self.line_include is not None and not self.line_include.search(content):
+            return False
+        return self.line_exclude is None or not self.line_exclude.search(content)
+
+
+@dataclass
+class _Stream:
+    cids: set[str]
+    inst: Instance
+    dedup: LineDedup = field(default_factory=LineDedup)
+    task: asyncio.Task[None] | None = None
+    ending: bool = False  # the instance ended: collect the rest and stop
+    previous: bool = False  # the rest is in the `previous` log (the container restarted)
+    lines: int = 0
+    tail: deque[StoryEvent] | None = None
+    dropped: int = 0
+
+
+def container_states(pod: dict[str, Any]) -> dict[str, tuple[str, int, str]]:
+    """container -> (state: waiting|running|terminated, restartCount, containerID)."""
+    out: dict[str, tuple[str, int, str]] = {}
+    status = pod.get("status") or {}
+    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        for st in status.get(key) or []:
+            state = next(iter(st.get("state") or {"waiting": {}}), "waiting")
+            out[st.get("name", "")] = (state, int(st.get("restartCount") or 0), st.get("containerID") or "")
+    return out
+
+
+class LogManager:
+    def __init__(
+        self,
+        client: KubeClient,
+        emit: Emit,
+        max_streams: int = 50,
+        filters: LogFilters | None = None,
+        cap: int = 10_000,
+    ) -> None:
+        self.client = client
+        self.emit = emit
+        self.filters = filters or LogFilters()
+        self.cap = cap
+        self.slots = asyncio.Semaphore(max_streams)
+        # One-shot reads are short; they get their own slots so follow streams never starve them.
+        self.reads = asyncio.Semaphore(max(4, max_streams // 4))
+        self.streams: dict[tuple[str, str], _Stream] = {}  # (pod uid, container) -> current instance
+        self.waiting = 0
+        self.active = 0
+        self.lines = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._read: dict[Instance, None] = {}  # instances already read to the end (bounded)
+
+    def pod_changed(self, cid: str, pod: dict[str, Any], deleted: bool = False) -> None:
+        """Called for every change of a pod that belongs to a story (sync, never blocks)."""
+        meta = pod.get("metadata") or {}
+        uid, name, ns = meta.get("uid", ""), meta.get("name", ""), meta.get("namespace", "")
+        for container, (state, restarts, _id) in container_states(pod).items():
+            if not self.filters.wants_container(name, container):
+                continue
+            key = (uid, container)
+            cur = self.streams.get(key)
+            if cur is not None:
+                cur.cids.add(cid)
+                if restarts > cur.inst.restart or deleted or state != "running":
+                    del self.streams[key]
+                    self._end(cur, previous=restarts > cur.inst.restart)
+                    cur = None
+                else:
+                    continue
+            if restarts > 0 and (state == "running" or state == "waiting"):
+                # The instance before this one ended; if we never streamed it, its output is
+                # only in the `previous` log now: read it once.
+                self._read_once(cid, Instance(ns, name, uid, container, restarts - 1), previous=True)
+            if state == "running" and not deleted:
+                self._start(_Stream({cid}, Instance(ns, name, uid, container, restarts)))
+            elif state == "terminated":
+                # It ran and ended between two watch events (or before Faro started).
+                self._read_once(cid, Instance(ns, name, uid, container, restarts), previous=False)
+
+    def _read_once(self, cid: str, inst: Instance, previous: bool) -> None:
+        if inst in self._read:
+            return
+        self._mark_read(inst)
+        self._spawn(self._final(_Stream({cid}, inst, previous=previous, ending=True)))
+
+    def _mark_read(self, inst: Instance) -> None:
+        self._read[inst] = None
+        if len(self._read) > 50_000:
+            del self._read[next(iter(self._read))]
+
+    def _start(self, st: _Stream) -> None:
+        self.streams[(st.inst.pod_uid, st.inst.container)] = st
+        st.task = self._spawn(self._run(st))
+
+    def _spawn(self, coro: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _end(self, st: _Stream, previous: bool) -> None:
+        st.ending, st.previous = True, previous
+        self._mark_read(st.inst)
+        if st.task is not None:
+            st.task.cancel()  # _run sees `ending` and does the final read
+
+    async def _run(self, st: _Stream) -> None:
+        self.waiting += 1
+        try:
+            async with self.slots:
+                self.waiting -= 1
+                self.active += 1
+                try:
+                    await self._follow(st)
+                except asyncio.CancelledError:
+                    if not st.ending:
+                        raise
+                finally:
+                    self.active -= 1
+        except asyncio.CancelledError:
+            if not st.ending:
+                raise
+            self.waiting -= 1  # cancelled while waiting for a slot
+        await self._final(st)
+
+    async def _follow(self, st: _Stream) -> None:
+        backoff = Backoff(initial=0.5, cap=10)
+        inst = st.inst
+        while not st.ending:
+            st.dedup.begin_replay()
+            try:
+                async for line in follow(
+                    self.client, inst.namespace, inst.pod, inst.container, st.dedup.since_time
+                ):
+                    self._line(st, line)
+                    backoff.healthy()
+            except (ApiError, KubeError, OSError, TimeoutError) as exc:
+                log.debug("log stream %s/%s/%s: %s", inst.namespace, inst.pod, inst.container, exc)
+            if not st.ending:  # dropped while the container runs: resume from the last second seen
+                await asyncio.sleep(backoff.delay())
+
+    async def _final(self, st: _Stream) -> None:
+        """One more read for what the stream missed (the dying instance's last words).
+        Retried a few times: losing it to one failed request would lose the crash output."""
+        inst = st.inst
+        backoff = Backoff(initial=0.5, cap=4)
+        for attempt in range(FINAL_READ_ATTEMPTS):
+            async with self.reads:
+                st.dedup.begin_replay()
+                try:
+                    since = None if st.previous else st.dedup.since_time
+                    for line in await read(
+                        self.client, inst.namespace, inst.pod, inst.container, since, st.previous
+                    ):
+                        self._line(st, line)
+                    break
+                except ApiError as exc:
+                    if exc.status == 404:  # the pod is gone: nothing more to read
+                        break
+                    err: Exception = exc
+                except (KubeError, OSError, TimeoutError) as exc:
+                    err = exc
+            log.debug(
+                "final log read %s/%s/%s (attempt %d): %s",
+                inst.namespace,
+                inst.pod,
+                inst.container,
+                attempt + 1,
+                err,
+            )
+            await asyncio.sleep(backoff.delay())
+        self._flush_tail(st)
+
+    def _line(self, st: _Stream, line: LogLine) -> None:
+        if not st.dedup.accept(line) or not self.filters.wants_line(line.content):
+            return
+        self.lines += 1
+        inst = st.inst
+        ev = StoryEvent(
+            correlation_id="",
+            timestamp=parse(line.timestamp) or now(),
+            event_type=EventType.CONTAINER_LOG,
+            source_component=inst.container,
+            namespace=inst.namespace,
+            resource="Pod",
+            action="log",
+            data={
+                "pod": inst.pod,
+                "container": inst.container,
+                "restart": inst.restart,
+                "time": line.timestamp,
+                "line": line.content.decode("utf-8", "replace"),
+            },
+        )
+        st.lines += 1
+        if st.lines <= self.cap // 2:
+            self._emit(st, ev)
+            return
+        if st.tail is None:
+            st.tail = deque(maxlen=self.cap - self.cap // 2)
+        if len(st.tail) == st.tail.maxlen:
+            st.dropped += 1
+        st.tail.append(ev)
+
+    def _flush_tail(self, st: _Stream) -> None:
+        if st.tail:
+            if st.dropped:
+                inst = st.inst
+                self._emit(
+                    st,
+                    StoryEvent(
+                        correlation_id="",
+                        timestamp=st.tail[0].timestamp,
+                        event_type=EventType.CONTAINER_LOG,
+                        source_component=inst.container,
+                        namespace=inst.namespace,
+                        resource="Pod",
+                        action="truncated",
+                        data={
+                            "pod": inst.pod,
+                            "container": inst.container,
+                            "restart": inst.restart,
+                            "dropped_lines": st.dropped,
+                            "note": "log cap reached: head and tail kept",
+                        },
+                    ),
+                )
+            while st.tail:
+                self._emit(st, st.tail.popleft())
+
+    def _emit(self, st: _Stream, ev: StoryEvent) -> None:
+        for i, cid in enumerate(sorted(st.cids)):
+            self.emit(cid, ev if i == 0 else copy.copy(ev))
+
+    async def close(self) -> None:
+        """At shutdown: end every stream with a final read, then wait (bounded)."""
+        for st in list(self.streams.values()):
+            self._end(st, previous=False)
+        self.streams.clear()
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=10)

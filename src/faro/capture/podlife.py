@@ -1,0 +1,110 @@
+"""Pod lifecycle as story events: start, phase and container state transitions, termination.
+
+POD_STARTING marks a pod joining a story (a replacement pod in a rollout shows up as one),
+POD_LIFECYCLE each phase or container-state change with the time spent in the state it
+left (Pending -> Running, waiting:CrashLoopBackOff, terminated:OOMKilled exit 137, …), and
+POD_TERMINATING the moment deletion began, with the grace period.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from faro.model.events import EventType, StoryEvent
+from faro.model.timefmt import parse
+
+
+def _state_key(st: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    state = st.get("state") or {}
+    for k in ("terminated", "running", "waiting"):
+        if k in state and state[k] is not None:
+            detail = state[k] or {}
+            if k == "terminated":
+                return f"terminated:{detail.get('reason', '')}", {
+                    "exitCode": detail.get("exitCode"),
+                    **detail,
+                }
+            if k == "waiting":
+                return f"waiting:{detail.get('reason', '')}", detail
+            return "running", detail
+    return "unknown", {}
+
+
+@dataclass
+class _PodState:
+    phase: str = ""
+    phase_since: float = 0.0
+    containers: dict[str, tuple[str, float, int]] = field(
+        default_factory=dict
+    )  # name -> (key, since, restarts)
+    terminating: bool = False
+
+
+@dataclass
+class PodLifecycle:
+    pods: dict[str, _PodState] = field(default_factory=dict)
+
+    def observe(self, pod: dict[str, Any], at: float, deleted: bool = False) -> list[StoryEvent]:
+        meta = pod.get("metadata") or {}
+        uid, name, ns = meta.get("uid", ""), meta.get("name", ""), meta.get("namespace", "")
+        out: list[StoryEvent] = []
+
+        def ev(etype: EventType, action: str, data: dict[str, Any], when: float = at) -> None:
+            out.append(StoryEvent("", when, etype, name, ns, "Pod", action, {"pod": name, **data}))
+
+        if deleted:
+            self.pods.pop(uid, None)
+            return out
+        status = pod.get("status") or {}
+        ps = self.pods.get(uid)
+        if ps is None:
+            ps = self.pods[uid] = _PodState()
+            created = parse(meta.get("creationTimestamp")) or at
+            ev(
+                EventType.POD_STARTING,
+                "start",
+                {"node": (pod.get("spec") or {}).get("nodeName")},
+                min(created, at),
+            )
+        phase = status.get("phase") or "Pending"
+        if phase != ps.phase:
+            if ps.phase:
+                ev(
+                    EventType.POD_LIFECYCLE,
+                    "phase",
+                    {"from": ps.phase, "to": phase, "seconds_in_previous": round(at - ps.phase_since, 3)},
+                )
+            ps.phase, ps.phase_since = phase, at
+        for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+            for st in status.get(key) or []:
+                cname = st.get("name", "")
+                skey, detail = _state_key(st)
+                restarts = int(st.get("restartCount") or 0)
+                prev = ps.containers.get(cname)
+                if prev is None or prev[0] != skey or prev[2] != restarts:
+                    data: dict[str, Any] = {
+                        "container": cname,
+                        "to": skey,
+                        "restart": restarts,
+                        "state": detail,
+                    }
+                    if prev is not None:
+                        data["from"] = prev[0]
+                        data["seconds_in_previous"] = round(at - prev[1], 3)
+                    last = (st.get("lastState") or {}).get("terminated")
+                    if prev is not None and restarts > prev[2] and last:
+                        data["last_terminated"] = last
+                    ev(EventType.POD_LIFECYCLE, "container", data)
+                    ps.containers[cname] = (skey, at, restarts)
+        if meta.get("deletionTimestamp") and not ps.terminating:
+            ps.terminating = True
+            ev(
+                EventType.POD_TERMINATING,
+                "terminating",
+                {
+                    "deletionTimestamp": meta.get("deletionTimestamp"),
+                    "grace_period_seconds": meta.get("deletionGracePeriodSeconds"),
+                },
+            )
+        return out

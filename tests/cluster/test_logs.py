@@ -1,0 +1,152 @@
+"""Container logs, Events and pod lifecycle in stories, against the real cluster."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from faro import ResourceRule
+from faro.sinks.files import story_path
+from tests.harness.cluster import LocalCluster
+from tests.harness.faro_run import FaroRun, load_story
+from tests.harness.logs import PodLogs
+from tests.harness.manifests import bare_pod
+from tests.harness.pods import crash_container, wait_running
+
+
+def log_lines(doc: dict[str, Any], container: str | None = None) -> list[tuple[int, str]]:
+    return [
+        (e["data"]["restart"], e["data"]["line"])
+        for e in doc["events"]
+        if e["event_type"] == "CONTAINER_LOG"
+        and e["action"] == "log"
+        and (container is None or e["data"]["container"] == container)
+    ]
+
+
+def pod_rule(namespace: str) -> list[ResourceRule]:
+    return [ResourceRule(gvr="v1/Pod", namespace_names=[namespace])]
+
+
+async def test_crash_loop_output_of_every_instance(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    logs = PodLogs(cluster, namespace, "looper")
+    logs.install(["app"])
+    logs.write("app", "instance 0 hello", "instance 0 panic: boom")
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace)) as run:
+        await cluster.aapply(bare_pod("looper", annotations={"faro.dev/restart-delay": "500ms"}), namespace)
+        await asyncio.to_thread(wait_running, cluster, namespace, "looper")
+        for i in (1, 2, 3):
+            await asyncio.to_thread(crash_container, cluster, namespace, "looper", "app", 1, logs)
+            logs.write("app", f"instance {i} hello")
+            if i < 3:
+                logs.write("app", f"instance {i} panic: boom")
+            await asyncio.sleep(0.5)
+        await asyncio.sleep(1)
+        await cluster.akubectl("delete", "pod", "looper", "-n", namespace, "--grace-period=1", "--wait=false")
+        story = await run.story_of("Pod", "looper", timeout=30)
+    doc = load_story(story_path(tmp_path, story))
+    got = log_lines(doc, "app")
+    want = [(0, "instance 0 hello"), (0, "instance 0 panic: boom")]
+    for i in (1, 2, 3):
+        want.append((i, f"instance {i} hello"))
+        if i < 3:
+            want.append((i, f"instance {i} panic: boom"))
+    assert sorted(got) == sorted(want)  # every instance's output, each line once
+    assert len(got) == len(set(got))
+    transitions = [
+        e["data"] for e in doc["events"] if e["event_type"] == "POD_LIFECYCLE" and e["action"] == "container"
+    ]
+    assert any(
+        t["to"] == "waiting:CrashLoopBackOff" and t["last_terminated"]["exitCode"] == 1 for t in transitions
+    )
+    backoffs = [
+        e["data"].get("count")
+        for e in doc["events"]
+        if e["event_type"] == "K8S_EVENT" and e["data"]["reason"] == "BackOff"
+    ]
+    assert backoffs == sorted(backoffs) and max(backoffs) == 3, backoffs  # every increment recorded
+    kinds = [e["event_type"] for e in doc["events"]]
+    assert "POD_STARTING" in kinds and "POD_TERMINATING" in kinds
+
+
+async def test_crash_before_the_stream_connects_is_read_from_previous(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    await cluster.aapply(bare_pod("early", annotations={"faro.dev/restart-delay": "60s"}), namespace)
+    await asyncio.to_thread(wait_running, cluster, namespace, "early")
+    logs = PodLogs(cluster, namespace, "early")
+    logs.install(["app"])
+    logs.write("app", "started", "fatal: config missing")
+    await asyncio.to_thread(logs.wait_served, "app")
+    await asyncio.to_thread(crash_container, cluster, namespace, "early", "app", 2, logs, False)
+    # Faro starts only now: the container is in CrashLoopBackOff, its output is in `previous`
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace)) as run:
+        await asyncio.sleep(2)
+    story = next(s for s in run.closed if s.resource_name == "early")
+    doc = load_story(story_path(tmp_path, story))
+    assert log_lines(doc, "app") == [(0, "started"), (0, "fatal: config missing")]
+
+
+async def test_init_container_and_sidecar(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    pod = bare_pod("layered", annotations={"faro.dev/init-delay": "2s"})
+    pod["spec"]["initContainers"] = [
+        {"name": "setup", "image": "example.com/setup:1"},
+        {"name": "proxy", "image": "example.com/proxy:1", "restartPolicy": "Always"},
+    ]
+    logs = PodLogs(cluster, namespace, "layered")
+    logs.install(["setup", "proxy", "app"])
+    logs.write("setup", "migrating schema", "setup done")
+    logs.write("proxy", "proxy listening")
+    logs.write("app", "app serving")
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace)) as run:
+        await cluster.aapply(pod, namespace)
+        await asyncio.to_thread(wait_running, cluster, namespace, "layered", 30)
+        await asyncio.sleep(1)
+        logs.write("proxy", "proxy request 1")
+        await asyncio.sleep(1)
+        await cluster.akubectl(
+            "delete", "pod", "layered", "-n", namespace, "--grace-period=1", "--wait=false"
+        )
+        story = await run.story_of("Pod", "layered")
+    doc = load_story(story_path(tmp_path, story))
+    assert [t for _, t in log_lines(doc, "setup")] == ["migrating schema", "setup done"]
+    assert [t for _, t in log_lines(doc, "proxy")] == ["proxy listening", "proxy request 1"]
+    assert [t for _, t in log_lines(doc, "app")] == ["app serving"]
+    setup = [
+        e["data"]
+        for e in doc["events"]
+        if e["event_type"] == "POD_LIFECYCLE" and e["data"].get("container") == "setup"
+    ]
+    assert [s["to"] for s in setup][-1] == "terminated:Completed"
+
+
+async def test_odd_lines_survive(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    big = b"x" * (1024 * 1024)
+    odd = [
+        b"carriage\rreturn inside",
+        "next\u0085line".encode(),
+        b"bad \xff\xfe utf8",
+        big,
+        b"after the big one",
+    ]
+    logs = PodLogs(cluster, namespace, "odd")
+    logs.install(["app"])
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace)) as run:
+        await cluster.aapply(bare_pod("odd"), namespace)
+        await asyncio.to_thread(wait_running, cluster, namespace, "odd")
+        await asyncio.sleep(1)
+        logs.write("app", *odd)
+        await asyncio.sleep(2)
+        await cluster.akubectl("delete", "pod", "odd", "-n", namespace, "--grace-period=1", "--wait=false")
+        story = await run.story_of("Pod", "odd")
+    lines = [t for _, t in log_lines(load_story(story_path(tmp_path, story)), "app")]
+    assert lines == [
+        "carriage\rreturn inside",
+        "next\u0085line",
+        "bad \ufffd\ufffd utf8",
+        big.decode(),
+        "after the big one",
+    ]
