@@ -10,8 +10,8 @@ from faro import ResourceRule
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
 from tests.harness.faro_run import FaroRun, load_story
-from tests.harness.logs import PodLogs
-from tests.harness.manifests import bare_pod
+from tests.harness.logs import NamespaceLogWriter, PodLogs
+from tests.harness.manifests import bare_pod, deployment
 from tests.harness.pods import crash_container, wait_running
 
 
@@ -150,3 +150,119 @@ async def test_odd_lines_survive(cluster: LocalCluster, namespace: str, tmp_path
         big.decode(),
         "after the big one",
     ]
+
+
+async def test_rollout_keeps_old_and_new_pods_logs(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    writer = NamespaceLogWriter(cluster, namespace)
+    dep = deployment("web", replicas=2)
+    dep["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 2
+    rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
+    async with FaroRun(cluster, tmp_path, rules) as run:
+        writing = asyncio.create_task(asyncio.to_thread(writer.run))
+        await cluster.aapply(dep, namespace)
+        await run.story_of("Deployment", "web")
+        await asyncio.sleep(1)
+        dep["spec"]["template"]["spec"]["containers"][0]["image"] = "example.com/app:2"
+        await cluster.aapply(dep, namespace)
+        second = await run.story_of("Deployment", "web", episode=2, timeout=60)
+        await asyncio.sleep(1)
+        writer.stop()
+        await writing
+    docs = sorted(
+        (load_story(p) for p in (tmp_path / namespace).glob("deployment-web-*.json")),
+        key=lambda d: d["metadata"]["episode"],
+    )
+    got: dict[str, list[str]] = {}
+    for doc in docs:
+        for e in doc["events"]:
+            if e["event_type"] == "CONTAINER_LOG" and e["action"] == "log":
+                got.setdefault(e["data"]["pod"], []).append(e["data"]["line"])
+    old_pods = {
+        p
+        for p in writer.written
+        if p in got
+        and any(
+            e["event_type"] == "CORRELATED_EVENT"
+            and e["resource"] == "Pod"
+            and e["action"] == "delete"
+            and e["data"]["metadata"]["name"] == p
+            for e in load_story(story_path(tmp_path, second))["events"]
+        )
+    }
+    assert len(old_pods) == 2, "both first-rollout pods were deleted in episode 2"
+    assert len(writer.written) == 4
+    ep2_pods = {
+        e["data"]["pod"]
+        for e in load_story(story_path(tmp_path, second))["events"]
+        if e["event_type"] == "CONTAINER_LOG"
+    }
+    assert old_pods <= ep2_pods and len(ep2_pods) == 4, "old and new pods' logs in one story"
+    for pod, lines in writer.written.items():
+        assert got.get(pod) == lines, pod  # every line each pod wrote, once, in order
+
+
+async def test_log_stream_cut_by_control_plane_restart(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    logs = PodLogs(cluster, namespace, "steady")
+    logs.install(["app"])
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace)) as run:
+        await cluster.aapply(bare_pod("steady"), namespace)
+        await asyncio.to_thread(wait_running, cluster, namespace, "steady")
+        written: list[str] = []
+
+        async def write_lines(start: int, n: int) -> None:
+            for i in range(start, start + n):
+                logs.write("app", f"line {i}")
+                written.append(f"line {i}")
+                await asyncio.sleep(0.1)
+
+        await write_lines(0, 10)
+        restarting = asyncio.create_task(asyncio.to_thread(cluster.restart_control_plane))
+        await write_lines(10, 30)  # written while the apiserver and KWOK are down and back
+        await restarting
+        await write_lines(40, 10)
+        await asyncio.sleep(3)
+        engine = run.faro.engine
+        assert engine is not None and engine.logs is not None
+        assert engine.logs.reconnects >= 1, "the follow stream was really cut"
+        await cluster.akubectl("delete", "pod", "steady", "-n", namespace, "--grace-period=1", "--wait=false")
+        story = await run.story_of("Pod", "steady", timeout=60)
+    lines = [t for _, t in log_lines(load_story(story_path(tmp_path, story)), "app")]
+    assert lines == written  # no gap, no duplicate
+
+
+async def test_200_streams_under_a_limit_of_50(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    names = [f"p{i:03d}" for i in range(200)]
+    for n in names:
+        logs = PodLogs(cluster, namespace, n)
+        logs.install(["app"])
+        logs.write("app", *[f"{n} line {j}" for j in range(20)])
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace), max_log_streams=50) as run:
+        engine = run.faro.engine
+        assert engine is not None and engine.logs is not None
+        await cluster.aapply([bare_pod(n) for n in names], namespace)
+        peak_active = peak_waiting = 0
+        for _ in range(100):
+            peak_active = max(peak_active, engine.logs.active)
+            peak_waiting = max(peak_waiting, engine.logs.waiting)
+            if peak_waiting and peak_active == 50:
+                break
+            await asyncio.sleep(0.1)
+        assert peak_active == 50 and peak_waiting > 0
+        await cluster.akubectl("delete", "pods", "--all", "-n", namespace, "--grace-period=1", "--wait=false")
+        await run.story(
+            lambda s: len([c for c in run.closed if c.completion == "deleted"]) == 200,
+            "200 pods deleted",
+            120,
+        )
+        assert engine.logs.active <= 50
+    total: dict[str, list[str]] = {}
+    for p in (tmp_path / namespace).glob("pod-*.json"):
+        doc = load_story(p)
+        total[doc["metadata"]["resource_name"]] = [t for _, t in log_lines(doc, "app")]
+    assert set(total) == set(names)
+    for n in names:
+        assert total[n] == [f"{n} line {j}" for j in range(20)], n

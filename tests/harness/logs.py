@@ -77,3 +77,43 @@ class PodLogs:
             lambda: self.cluster.run_kubectl(*args).returncode == 0,
             timeout,
         )
+
+
+class NamespaceLogWriter:
+    """Gives every pod of a namespace a log as soon as it appears, and writes numbered lines
+    to it (`<pod> line <n>`) while the pod is alive and not terminating. `written` records
+    exactly what each pod said, for tests to compare with stories."""
+
+    def __init__(
+        self, cluster: LocalCluster, namespace: str, container: str = "app", every: float = 0.25
+    ) -> None:
+        self.cluster = cluster
+        self.namespace = namespace
+        self.container = container
+        self.every = every
+        self.written: dict[str, list[str]] = {}
+        self._logs: dict[str, PodLogs] = {}
+        self._stop = False
+
+    def stop(self) -> None:
+        self._stop = True
+
+    def run(self) -> None:
+        """Blocking loop; run it with asyncio.to_thread and call stop()."""
+        import time
+
+        while not self._stop:
+            pods = self.cluster.get("pods", namespace=self.namespace)["items"]
+            for p in pods:
+                name = p["metadata"]["name"]
+                if name not in self._logs:
+                    self._logs[name] = PodLogs(self.cluster, self.namespace, name)
+                    self._logs[name].install([self.container])
+                    self.written[name] = []
+                if p["metadata"].get("deletionTimestamp") or p["status"].get("phase") != "Running":
+                    continue
+                n = len(self.written[name])
+                line = f"{name} line {n}"
+                self._logs[name].write(self.container, line)
+                self.written[name].append(line)
+            time.sleep(self.every)

@@ -48,6 +48,7 @@ def terminal_state(obj: dict[str, Any]) -> str | None:
             and status.get("updatedReplicas", 0) == want
             and status.get("replicas", 0) == want
             and status.get("availableReplicas", 0) == want
+            and not status.get("terminatingReplicas")  # old pods still shutting down
         )
         return "Deployment rollout complete" if done else None
     if kind == "StatefulSet":

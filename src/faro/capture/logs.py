@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
+
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError, KubeError
@@ -107,6 +109,7 @@ class LogManager:
         self.waiting = 0
         self.active = 0
         self.lines = 0
+        self.reconnects = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._read: dict[Instance, None] = {}  # instances already read to the end (bounded)
 
@@ -194,9 +197,10 @@ class LogManager:
                 ):
                     self._line(st, line)
                     backoff.healthy()
-            except (ApiError, KubeError, OSError, TimeoutError) as exc:
+            except (KubeError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.debug("log stream %s/%s/%s: %s", inst.namespace, inst.pod, inst.container, exc)
             if not st.ending:  # dropped while the container runs: resume from the last second seen
+                self.reconnects += 1
                 await asyncio.sleep(backoff.delay())
 
     async def _final(self, st: _Stream) -> None:
@@ -218,7 +222,7 @@ class LogManager:
                     if exc.status == 404:  # the pod is gone: nothing more to read
                         break
                     err: Exception = exc
-                except (KubeError, OSError, TimeoutError) as exc:
+                except (KubeError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                     err = exc
             log.debug(
                 "final log read %s/%s/%s (attempt %d): %s",

@@ -9,6 +9,7 @@ with a snapshot of the primary so it can be read on its own.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from faro.model.events import EventType, Gap, StoryEvent, WatchEvent, WatchType
 from faro.model.story import Story
 from faro.model.timefmt import iso_ms, parse
 
+ORPHAN_LINES = 1000
 _ACTIONS = {WatchType.ADDED: "add", WatchType.MODIFIED: "update", WatchType.DELETED: "delete"}
 
 OnEvent = Callable[[Story, StoryEvent], None]
@@ -47,6 +49,7 @@ class StoryBook:
     episodes: dict[str, int] = field(default_factory=dict)
     primaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> last stripped object
     _last: dict[str, dict[str, Any]] = field(default_factory=dict)  # member uid -> last object
+    _orphans: dict[str, deque[StoryEvent]] = field(default_factory=dict)  # log lines between episodes
 
     def story_for(self, cid: str, now: float) -> Story | None:
         """The open story of cid, opening the next episode if the last one closed."""
@@ -59,6 +62,8 @@ class StoryBook:
         story = self._new(cid, primary, now)
         snapshot = self._event(story, primary, EventType.RESOURCE_UPDATE, "snapshot", now)
         self._record(story, snapshot)
+        if terminal_state(primary) is not None:
+            story.terminal_since = now  # e.g. a finished Job whose pod is deleted later
         return story
 
     def _new(self, cid: str, primary: dict[str, Any], now: float) -> Story:
@@ -77,6 +82,9 @@ class StoryBook:
             last_activity=now,
         )
         self.open[cid] = story
+        for ev in self._orphans.pop(cid, ()):
+            ev.correlation_id = cid
+            self._record(story, ev)
         return story
 
     def resume(self, story: Story, now: float) -> None:
@@ -121,7 +129,14 @@ class StoryBook:
         return story
 
     def add(self, cid: str, ev: StoryEvent) -> Story | None:
-        """Record an already-built story event (Kubernetes Events, logs, lifecycle)."""
+        """Record an already-built story event (Kubernetes Events, logs, lifecycle).
+
+        Log lines alone never open an episode (a chatty pod would open one after another):
+        while no episode is open they wait in a small buffer and start the next one."""
+        if ev.event_type is EventType.CONTAINER_LOG and cid not in self.open:
+            if cid in self.primaries:
+                self._orphans.setdefault(cid, deque(maxlen=ORPHAN_LINES)).append(ev)
+            return None
         story = self.story_for(cid, ev.timestamp)
         if story is not None:
             ev.correlation_id = cid
@@ -199,8 +214,12 @@ class StoryBook:
         if reason == "deleted":
             for uid in story.members:
                 self._last.pop(uid, None)
+            self._orphans.pop(story.correlation_id, None)
         self.on_close(story)
         return story
 
     def close_all(self, reason: str, now: float) -> list[Story]:
+        # Log lines still waiting for an episode get one, so nothing captured is lost.
+        for cid in [c for c in self._orphans if c in self.primaries and c not in self.open]:
+            self.story_for(cid, now)
         return [self.close(s, reason, now) for s in list(self.open.values())]
