@@ -22,9 +22,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
+import orjson
+
 from faro.kube.client import KubeClient
 from faro.kube.discovery import AGGREGATED
-from faro.kube.errors import ApiError
+from faro.kube.errors import ApiError, KubeError
 
 NS = "bench-rec"
 APPS = ["cart", "checkout", "catalog", "payments", "search", "users", "orders", "shipping", "reviews"]
@@ -52,7 +55,7 @@ def deployment(app: str, replicas: int) -> dict[str, Any]:
     app_c = {
         "name": app,
         "image": f"registry.example.com/shop/{app}:1.4.2",
-        "ports": [{"name": "http", "containerPort": 8080}, {"name": "metrics", "containerPort": 9090}],
+        "ports": [{"name": "http", "containerPort": 8080}],
         "env": [
             {"name": "LOG_LEVEL", "value": "info"},
             {"name": "DB_HOST", "value": f"{app}-db.shop.svc.cluster.local"},
@@ -78,6 +81,7 @@ def deployment(app: str, replicas: int) -> dict[str, Any]:
                 "spec": {
                     "containers": [app_c, shipper, envoy][: 2 + (app in SIDECARS)],
                     "volumes": [{"name": "config", "configMap": {"name": f"{app}-config"}}],
+                    "automountServiceAccountToken": False,
                     "terminationGracePeriodSeconds": 2,
                 },
             },
@@ -86,10 +90,17 @@ def deployment(app: str, replicas: int) -> dict[str, Any]:
 
 
 async def record_stream(client: KubeClient, resource: str, rv: str, out: list[bytes]) -> None:
+    """Record raw lines; a dropped connection (tests restart the apiserver) resumes from the last RV."""
     path = f"/api/v1/namespaces/{NS}/{resource}"
-    async for line in client.stream_lines(path, {"watch": True, "resourceVersion": rv}):
-        if line:
-            out.append(line)
+    while True:
+        try:
+            async for line in client.stream_lines(path, {"watch": True, "resourceVersion": rv}):
+                if line:
+                    out.append(line)
+                    rv = orjson.loads(line)["object"]["metadata"]["resourceVersion"]
+        except (KubeError, aiohttp.ClientError) as exc:
+            print(f"  {resource} watch interrupted ({exc}); resuming from {rv}")
+            await asyncio.sleep(1)
 
 
 async def pods(client: KubeClient) -> list[dict[str, Any]]:
@@ -162,13 +173,20 @@ async def main(out: Path, n_deploy: int, replicas: int) -> None:
                 for p in await pods(client):
                     ann = {"metadata": {"annotations": {"bench.faro.dev/touched": str(round_)}}}
                     await client.request_json(
-                        "PATCH", f"/api/v1/namespaces/{NS}/pods/{p['metadata']['name']}", body=ann,
+                        "PATCH",
+                        f"/api/v1/namespaces/{NS}/pods/{p['metadata']['name']}",
+                        body=ann,
                         headers=MERGE,
                     )
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             for app in apps:  # a rollout: every pod is replaced
-                patch = {"spec": {"template": {"metadata": {"annotations": {
-                    "kubectl.kubernetes.io/restartedAt": stamp}}}}}
+                patch = {
+                    "spec": {
+                        "template": {
+                            "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": stamp}}
+                        }
+                    }
+                }
                 await client.request_json(
                     "PATCH", f"/apis/apps/v1/namespaces/{NS}/deployments/{app}", body=patch, headers=MERGE
                 )

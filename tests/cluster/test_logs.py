@@ -266,3 +266,27 @@ async def test_200_streams_under_a_limit_of_50(cluster: LocalCluster, namespace:
     assert set(total) == set(names)
     for n in names:
         assert total[n] == [f"{n} line {j}" for j in range(20)], n
+
+
+async def test_log_and_event_filters(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    logs = PodLogs(cluster, namespace, "filtered")
+    logs.install(["app", "noisy"])
+    logs.write("app", "INFO ready", "DEBUG cache warm", "ERROR disk full")
+    logs.write("noisy", "chatter")
+    config = {
+        "log_container_exclude": "noisy",
+        "log_line_exclude": "^DEBUG",
+        "event_reason_exclude": "^Pulled$",
+    }
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace), **config) as run:
+        await cluster.aapply(bare_pod("filtered", containers=("app", "noisy")), namespace)
+        await asyncio.to_thread(wait_running, cluster, namespace, "filtered")
+        await asyncio.sleep(1.5)
+        await cluster.akubectl(
+            "delete", "pod", "filtered", "-n", namespace, "--grace-period=1", "--wait=false"
+        )
+        story = await run.story_of("Pod", "filtered")
+    doc = load_story(story_path(tmp_path, story))
+    assert log_lines(doc) == [(0, "INFO ready"), (0, "ERROR disk full")]
+    reasons = {e["data"]["reason"] for e in doc["events"] if e["event_type"] == "K8S_EVENT"}
+    assert "Pulled" not in reasons and {"Scheduled", "Started"} <= reasons

@@ -19,7 +19,8 @@ def deployment(
             "selector": {"matchLabels": {"app": name}},
             "template": {
                 "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": "app", "image": image}]},
+                # short, so rollouts (which now wait for old pods to be gone) finish quickly
+                "spec": {"terminationGracePeriodSeconds": 2, "containers": [{"name": "app", "image": image}]},
             },
         },
     }

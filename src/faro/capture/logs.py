@@ -197,7 +197,7 @@ class LogManager:
                 ):
                     self._line(st, line)
                     backoff.healthy()
-            except (KubeError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+            except Exception as exc:  # a stream fails alone; it is retried while the container runs
                 log.debug("log stream %s/%s/%s: %s", inst.namespace, inst.pod, inst.container, exc)
             if not st.ending:  # dropped while the container runs: resume from the last second seen
                 self.reconnects += 1
@@ -303,3 +303,7 @@ class LogManager:
         self.streams.clear()
         if self._tasks:
             await asyncio.wait(set(self._tasks), timeout=10)
+        rest = list(self._tasks)
+        for t in rest:
+            t.cancel()
+        await asyncio.gather(*rest, return_exceptions=True)

@@ -145,6 +145,8 @@ class StoryBook:
 
     def _member(self, story: Story, ev: WatchEvent, obj: dict[str, Any], etype: EventType) -> None:
         uid = ev.uid
+        if ev.gap is not None and ev.gap not in story.gaps:
+            story.gaps.append(ev.gap)
         story.members.add(uid)
         old = self._last.get(uid)
         action = _ACTIONS[ev.type]

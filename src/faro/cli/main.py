@@ -117,6 +117,23 @@ def cli(ctx: click.Context) -> None:
 @click.option("--related", help='Extra child kinds, comma-separated, or "all"')
 @click.option("--duration", help="Stop after this long (e.g. 30s, 10m)")
 @click.option("--jsonl", help="Also stream every story event as JSON lines to FILE or - (stdout)")
+@click.option(
+    "--log-pod", "log_pod_pattern", help="Regex: only pods whose name matches get their logs captured"
+)
+@click.option("--log-container", "log_container_include", help="Regex: container names to capture logs of")
+@click.option("--log-exclude-container", "log_container_exclude", help="Regex: container names to skip")
+@click.option("--log-include", "log_line_include", help="Regex: keep only log lines that match")
+@click.option("--log-exclude", "log_line_exclude", help="Regex: drop log lines that match")
+@click.option("--event-reason", "event_reason_include", help="Regex: keep only Events whose reason matches")
+@click.option(
+    "--event-exclude-reason", "event_reason_exclude", help="Regex: drop Events whose reason matches"
+)
+@click.option(
+    "--event-source", "event_source_include", help="Regex: keep only Events from matching components"
+)
+@click.option(
+    "--event-exclude-source", "event_source_exclude", help="Regex: drop Events from matching components"
+)
 def capture(**opts: Any) -> None:
     """Watch resources and write one story per matched object."""
     config = config_from_flags(opts)
@@ -160,6 +177,15 @@ def config_from_flags(opts: dict[str, Any]) -> FaroConfig:
             ("include_logs", "include_logs"),
             ("max_log_streams", "max_log_streams"),
             ("jsonl", "jsonl"),
+            ("log_pod_pattern", "log_pod_pattern"),
+            ("log_container_include", "log_container_include"),
+            ("log_container_exclude", "log_container_exclude"),
+            ("log_line_include", "log_line_include"),
+            ("log_line_exclude", "log_line_exclude"),
+            ("event_reason_include", "event_reason_include"),
+            ("event_reason_exclude", "event_reason_exclude"),
+            ("event_source_include", "event_source_include"),
+            ("event_source_exclude", "event_source_exclude"),
         ):
             if opts.get(flag) is not None:
                 data[key] = opts[flag]

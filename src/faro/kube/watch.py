@@ -172,6 +172,7 @@ class Reflector:
         }
         path = self.resource.path(self.namespace)
         t = now()
+        gap = Gap(self.name, "relist", t, self._relist_reason) if relisting else None
         while True:
             page = await self.client.get_json(path, query)
             kind = self.resource.kind
@@ -185,9 +186,9 @@ class Reflector:
                 seen[uid] = _Known(rv, meta.get("name", ""), meta.get("namespace", ""))
                 old = self._known.get(uid)
                 if old is None:
-                    await self._emit(WatchEvent(WatchType.ADDED, self.resource, obj, t))
+                    await self._emit(WatchEvent(WatchType.ADDED, self.resource, obj, t, gap=gap))
                 elif old.rv != rv:
-                    await self._emit(WatchEvent(WatchType.MODIFIED, self.resource, obj, t))
+                    await self._emit(WatchEvent(WatchType.MODIFIED, self.resource, obj, t, gap=gap))
             cont = (page.get("metadata") or {}).get("continue")
             if not cont:
                 self._rv = (page.get("metadata") or {}).get("resourceVersion", "")
@@ -205,15 +206,17 @@ class Reflector:
                         "resourceVersion": k.rv,
                     },
                 }
-                await self._emit(WatchEvent(WatchType.DELETED, self.resource, stub, t, synthetic=True))
+                await self._emit(
+                    WatchEvent(WatchType.DELETED, self.resource, stub, t, synthetic=True, gap=gap)
+                )
         self._known = seen
         self.stats.lists += 1
         self._need_list = False
         self.settled.set()
-        if relisting:
+        if gap is not None:
             self.stats.relists += 1
             if self._on_gap is not None:
-                await self._on_gap(Gap(self.name, "relist", t, self._relist_reason))
+                await self._on_gap(gap)
         self.synced.set()
 
     async def _watch(self) -> None:

@@ -30,6 +30,16 @@ class EventType(StrEnum):
     POD_TERMINATING = "POD_TERMINATING"
 
 
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A stretch of history Faro could not see (relist after 410, dropped events, …)."""
+
+    resource: str
+    reason: str
+    at: float
+    detail: str = ""
+
+
 @dataclass(slots=True)
 class WatchEvent:
     """One change of one object, as seen by a reflector.
@@ -43,6 +53,7 @@ class WatchEvent:
     obj: dict[str, Any]
     observed_at: float
     synthetic: bool = False
+    gap: Gap | None = None  # set on events of a relist: the stories they reach get the gap
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -52,16 +63,6 @@ class WatchEvent:
     @property
     def uid(self) -> str:
         return str(self.meta.get("uid", ""))
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """A stretch of history Faro could not see (relist after 410, dropped events, …)."""
-
-    resource: str
-    reason: str
-    at: float
-    detail: str = ""
 
 
 @dataclass(slots=True)

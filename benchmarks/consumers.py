@@ -1,0 +1,140 @@
+"""The Python consumers of the ingest benchmark, one per process: Faro end to end, and raw.
+
+Why: each consumer runs in its own child process so the orchestrator (ingest.py) can take
+its peak RSS from wait4() and so no two consumers share a GIL or an event loop. Each prints
+one JSON line {"count", "start", "first", "last"} (Unix seconds): start is before any
+request, first is when the first event was counted and last when the n-th was. events/s is
+(n-1)/(last-first), the same definition as for the client-go informer and kubectl.
+
+- faro: the public `faro.Faro` with resources v1/Pod in every namespace (pattern ".*"),
+  json_export=False and include_logs=False (the replay server serves no logs), against a
+  kubeconfig pointing at the replay server. Every watch event goes through Faro's reflector
+  (raw lines, orjson), the pipeline (bounded queue, per-UID workers), the router (strip and
+  redact, primary filter, owner graph, pod lifecycle, Event correlation) and the story
+  buffers. Counted: events *handled* by the pipeline (`engine._pipe.processed`, polled
+  every 2 ms), not merely read.
+- raw: the floor Faro's design aims at (DESIGN.md, "Hot path"): aiohttp, iterate chunks,
+  split on b"\\n", orjson.loads each line; nothing else. With several resources, one stream
+  each, concurrently on one event loop.
+
+Usage: python benchmarks/consumers.py faro|raw --server http://127.0.0.1:PORT --n N
+       [--resources pods,events] [--kubeconfig FILE] [--profile OUT.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+
+TIMEOUT = 110.0
+
+
+def done(count: int, start: float, first: float, last: float) -> None:
+    print(json.dumps({"count": count, "start": start, "first": first, "last": last}), flush=True)
+
+
+async def run_raw(server: str, resources: list[str], n: int) -> None:
+    count = 0
+    first = 0.0
+    finished = asyncio.Event()
+    start = time.time()
+
+    async def one(session: aiohttp.ClientSession, resource: str) -> None:
+        nonlocal count, first
+        url = f"{server}/api/v1/{resource}"
+        async with session.get(url, params={"limit": "500"}) as resp:
+            rv = (await resp.json())["metadata"]["resourceVersion"]
+        params = {"watch": "1", "resourceVersion": rv, "allowWatchBookmarks": "true"}
+        async with session.get(url, params=params) as resp:
+            pending = b""
+            async for chunk in resp.content.iter_any():
+                lines = (pending + chunk).split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    if line:
+                        orjson.loads(line)
+                        count += 1
+                if count and not first:
+                    first = time.time()
+                if count >= n:
+                    finished.set()
+                    return
+
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        tasks = [asyncio.create_task(one(session, r)) for r in resources]
+        await asyncio.wait_for(finished.wait(), TIMEOUT)
+        done(count, start, first, time.time())
+        for t in tasks:
+            t.cancel()
+
+
+async def run_faro(kubeconfig: str, n: int) -> None:
+    from faro import Faro  # imported here: the raw consumer must not pay for it
+    from faro.config import FaroConfig, ResourceRule
+
+    config = FaroConfig(
+        resources=[ResourceRule(gvr="v1/Pod", namespace_patterns=[".*"])],
+        json_export=False,
+        include_logs=False,
+        kubeconfig=kubeconfig,
+        correlation_timeout=3600,
+    )
+    start = time.time()
+    faro = Faro(config)
+    task = asyncio.create_task(faro.run())
+    first = 0.0
+    deadline = time.monotonic() + TIMEOUT
+    processed = 0
+    while processed < n:
+        await asyncio.sleep(0.002)
+        if task.done():
+            task.result()
+            raise SystemExit("faro stopped before handling every event")
+        pipe: Any = getattr(faro.engine, "_pipe", None)
+        processed = pipe.processed if pipe is not None else 0
+        if processed and not first:
+            first = time.time()
+        if time.monotonic() > deadline:
+            print(f"faro: timeout with {processed} of {n} events", file=sys.stderr)
+            break
+    done(processed, start, first, time.time())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("consumer", choices=["faro", "raw"])
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--kubeconfig")
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--resources", default="pods")
+    ap.add_argument("--profile", help="write a pyinstrument session (JSON) here")
+    args = ap.parse_args()
+    if args.consumer == "raw":
+        coro = run_raw(args.server, args.resources.split(","), args.n)
+    else:
+        coro = run_faro(args.kubeconfig, args.n)
+    if args.profile:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        profiler.start()
+        asyncio.run(coro)
+        profiler.stop()
+        profiler.last_session.save(args.profile)
+    else:
+        asyncio.run(coro)
+    sys.stdout.flush()
+    os._exit(0)  # shutting down (flushing thousands of open stories) is not what is measured
+
+
+if __name__ == "__main__":
+    main()

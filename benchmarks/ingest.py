@@ -1,0 +1,217 @@
+"""Run the ingest benchmark: every consumer on the same recorded watch stream, several times.
+
+Why: throughput numbers only compare when the bytes, the server and the machine state are
+the same, so each run measures every consumer back to back against one replay server
+(benchmarks/replay), and ratios (Faro / informer, Faro / raw) are taken within a run before
+the median is taken over runs. Each consumer runs as a child process; its peak RSS and CPU
+time come from wait4(). Consumers: Faro end to end and raw aiohttp+orjson
+(consumers.py), a client-go dynamic informer (benchmarks/informer), and
+`kubectl get pods -A --watch -o json` (objects counted here, from its stdout).
+
+Scenarios: "pods" (the pods stream, all four consumers) and "pods+events" (pods and core/v1
+Events as two watches; kubectl cannot watch two types in one command, so it sits out).
+
+Usage: python benchmarks/ingest.py [--runs 3] [--scenario pods|pods+events|all]  (prints JSON)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path.home() / ".cache/faro/bench"
+BIN = CACHE / "bin"
+SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/tmp/bench-scratch"))
+PY = sys.executable
+KUBECTL = os.environ.get("KUBECTL", "kubectl")
+SCENARIOS = {"pods": ["faro", "informer", "kubectl", "raw"], "pods+events": ["faro", "informer", "raw"]}
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: replay, cluster: {server: "http://127.0.0.1:%d"}}]
+contexts: [{name: replay, context: {cluster: replay, user: anon}}]
+current-context: replay
+users: [{name: anon, user: {}}]
+"""
+
+
+@dataclass
+class Result:
+    consumer: str
+    run: int
+    count: int
+    events_per_s: float
+    seconds: float
+    rss_mb: float
+    cpu_s: float
+    error: str = ""
+
+
+class Replay:
+    """The replay server (a child process), and a kubeconfig that points at it."""
+
+    def __init__(self, streams: str) -> None:
+        self.proc = subprocess.Popen(
+            [str(BIN / "replay"), "-dir", str(CACHE / "recording"), "-streams", streams],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("listening"):
+            raise RuntimeError("replay server did not start")
+        self.port = int(line.split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        SCRATCH.mkdir(parents=True, exist_ok=True)
+        self.kubeconfig = SCRATCH / f"replay-{self.port}.kubeconfig"
+        self.kubeconfig.write_text(KUBECONFIG % self.port)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait()
+        self.kubeconfig.unlink(missing_ok=True)
+
+
+def _reap(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """Wait for a child; (peak RSS in MB, CPU seconds) from the kernel's own accounting."""
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
+
+
+def _command(consumer: str, replay: Replay, resources: str, n: int) -> list[str]:
+    if consumer == "informer":
+        return [
+            str(BIN / "informer"),
+            "-kubeconfig",
+            str(replay.kubeconfig),
+            "-resources",
+            resources,
+            "-n",
+            str(n),
+        ]
+    if consumer == "kubectl":
+        cache = SCRATCH / "kubectl-cache"
+        return [
+            KUBECTL,
+            "--kubeconfig",
+            str(replay.kubeconfig),
+            "--cache-dir",
+            str(cache),
+            "get",
+            "pods",
+            "-A",
+            "--watch",
+            "-o",
+            "json",
+        ]
+    return [
+        PY,
+        str(HERE / "consumers.py"),
+        consumer,
+        "--server",
+        replay.url,
+        "--kubeconfig",
+        str(replay.kubeconfig),
+        "--resources",
+        resources,
+        "--n",
+        str(n),
+    ]
+
+
+def _count_kubectl(proc: subprocess.Popen[bytes], n: int, timeout: float) -> dict[str, float]:
+    """kubectl prints each object as indented JSON: one object ends at each b"\\n}\\n"."""
+    assert proc.stdout is not None
+    count, first, tail = 0, 0.0, b""
+    deadline = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    while count < n and time.monotonic() < deadline:
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            break
+        data = tail + chunk
+        count += data.count(b"\n}\n")
+        tail = data[-2:]
+        if count and not first:
+            first = time.time()
+    last = time.time()
+    proc.send_signal(signal.SIGTERM)
+    return {"count": count, "first": first, "last": last}
+
+
+def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, timeout: float = 115) -> Result:
+    errfile = SCRATCH / f"{consumer}.stderr"
+    with errfile.open("wb") as err:
+        proc = subprocess.Popen(_command(consumer, replay, resources, n), stdout=subprocess.PIPE, stderr=err)
+    killer = threading.Timer(timeout + 5, proc.kill)  # the consumers time out by themselves first
+    killer.start()
+    try:
+        if consumer == "kubectl":
+            out = _count_kubectl(proc, n, timeout)
+        else:
+            assert proc.stdout is not None
+            lines = proc.stdout.read().decode().strip().splitlines()
+            out = json.loads(lines[-1]) if lines else {"count": 0, "first": 0, "last": 0}
+    finally:
+        rss, cpu = _reap(proc)
+        killer.cancel()
+    seconds = out["last"] - out["first"]
+    ok = seconds > 0 and out["count"] >= n
+    error = "" if ok else f"{out['count']} of {n} events: {errfile.read_text()[-300:].strip()}"
+    return Result(
+        consumer,
+        run,
+        int(out["count"]),
+        (out["count"] - 1) / seconds if ok else 0.0,
+        seconds,
+        rss,
+        cpu,
+        error,
+    )
+
+
+def scenario(name: str, runs: int, n_by_stream: dict[str, int]) -> list[Result]:
+    streams = "pods" if name == "pods" else "pods,events"
+    n = sum(n_by_stream[s] for s in streams.split(","))
+    replay = Replay(streams)
+    results: list[Result] = []
+    try:
+        for run in range(runs):
+            order = SCENARIOS[name][run % 4 :] + SCENARIOS[name][: run % 4]  # rotate: no fixed position
+            for consumer in order:
+                r = measure(consumer, replay, streams, n, run)
+                print(
+                    f"  [{name}] run {run + 1}: {consumer:8} {r.events_per_s:9.0f} ev/s "
+                    f"rss {r.rss_mb:7.0f} MB cpu {r.cpu_s:6.1f} s {r.error}",
+                    file=sys.stderr,
+                )
+                results.append(r)
+    finally:
+        replay.close()
+    return results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--scenario", default="all", choices=["all", *SCENARIOS])
+    args = ap.parse_args()
+    meta = json.loads((CACHE / "recording" / "meta.json").read_text())
+    n_by_stream = {s: meta[s]["events"] for s in ("pods", "events")}
+    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    out = {name: [asdict(r) for r in scenario(name, args.runs, n_by_stream)] for name in names}
+    print(json.dumps({"recording": meta, "scenarios": out}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Grow a real watch sample (record.py) into the ~100k-event recording the replay server serves.
+
+Why: a realistic ingest benchmark needs ~100k watch events of realistic size, but making
+100k real pod changes on a 2-core test cluster would take many minutes and disturb other
+work. So the bulk is synthesized from the real sample: the whole sample (pods and core/v1
+Events, already interleaved the way the apiserver sent them) is replayed K times, and each
+copy gets fresh identities — every pod and Event uid, pod name (same generateName, a new
+5-character suffix), Event name, a namespace among `bench-rec-0..9`, and a resourceVersion
+that keeps both streams globally ordered. Pod names and uids are rewritten everywhere they
+occur (Event involvedObject, "Created pod: …" messages), so Events still point at their pods.
+Everything else (managedFields, statuses, timestamps) stays byte-for-byte as recorded.
+
+Usage: python benchmarks/synth.py [--sample DIR] [--out DIR] [--total 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import orjson
+
+CACHE = Path.home() / ".cache/faro/bench"
+NAMESPACE = b"bench-rec"
+RV_BASE = 1000
+_SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet of apiserver-generated names
+
+
+def _rv_key(rv: str) -> bytes:
+    return b'"resourceVersion":"' + rv.encode() + b'"'
+
+
+def templates(sample: Path) -> tuple[dict[str, list[list[bytes]]], dict[bytes, str], int, int]:
+    """Split every sample line into literals and substitution keys.
+
+    Returns (stream -> list of parts, key -> kind, min rv, max rv); in a parts list, odd
+    items are keys (uid, name, namespace or the own-resourceVersion field) and even items
+    literal bytes.
+    """
+    raw = {s: (sample / f"{s}.jsonl").read_bytes().splitlines() for s in ("pods", "events")}
+    kinds: dict[bytes, str] = {NAMESPACE: "ns"}
+    pod_keys: set[bytes] = set()
+    rvs: list[int] = []
+    for stream, lines in raw.items():
+        for line in lines:
+            meta = orjson.loads(line)["object"]["metadata"]
+            kinds[meta["uid"].encode()] = "uid"
+            kinds[meta["name"].encode()] = "pod" if stream == "pods" else "event"
+            rvs.append(int(meta["resourceVersion"]))
+            if stream == "pods":
+                pod_keys |= {meta["uid"].encode(), meta["name"].encode()}
+    out: dict[str, list[list[bytes]]] = {}
+    for stream, lines in raw.items():
+        out[stream] = []
+        for line in lines:
+            meta = orjson.loads(line)["object"]["metadata"]
+            rv = _rv_key(meta["resourceVersion"])
+            kinds[rv] = "rv"
+            keys = {NAMESPACE, rv, meta["uid"].encode(), meta["name"].encode()}
+            if stream == "events":
+                keys |= {k for k in pod_keys if k in line}
+            alternatives = b"|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+            rx = re.compile(b"(" + alternatives + b")")
+            out[stream].append(rx.split(line))
+    return out, kinds, min(rvs), max(rvs)
+
+
+def copy_map(kinds: dict[bytes, str], k: int, rng: random.Random, offset: int) -> dict[bytes, bytes]:
+    """The substitutions of copy k: fresh uids and names, a namespace, shifted RVs."""
+    m: dict[bytes, bytes] = {NAMESPACE: NAMESPACE + b"-%d" % (k % 10)}
+    for key, kind in kinds.items():
+        if kind == "uid":
+            m[key] = str(uuid.UUID(int=rng.getrandbits(128), version=4)).encode()
+        elif kind == "pod":
+            m[key] = key[:-5] + "".join(rng.choice(_SUFFIX) for _ in range(5)).encode()
+        elif kind == "rv":
+            old = int(key.split(b":")[1].strip(b'"'))
+            m[key] = _rv_key(str(old + offset))
+    for key, kind in kinds.items():
+        if kind == "event":  # <involved object name>.<16 hex digits>
+            head, _, _ = key.rpartition(b".")
+            m[key] = m.get(head, head) + b".%016x" % rng.getrandbits(64)
+    return m
+
+
+def synthesize(sample: Path, out: Path, total: int, seed: int = 1) -> dict[str, object]:
+    parts, kinds, lo, hi = templates(sample)
+    per_copy = sum(len(v) for v in parts.values())
+    copies = max(1, round(total / per_copy))
+    span = hi - lo + 1
+    rng = random.Random(seed)
+    maps = [copy_map(kinds, k, rng, RV_BASE - lo + k * span) for k in range(copies)]
+    out.mkdir(parents=True, exist_ok=True)
+    info: dict[str, object] = {"copies": copies, "sample": str(sample), "start_rv": RV_BASE - 1}
+    for stream, lines in parts.items():
+        size = 0
+        with gzip.open(out / f"{stream}.jsonl.gz.tmp", "wb", compresslevel=3) as f:
+            for m in maps:
+                buf = []
+                for p in lines:
+                    line = b"".join(m[x] if i % 2 else x for i, x in enumerate(p)) + b"\n"
+                    size += len(line)
+                    buf.append(line)
+                f.write(b"".join(buf))
+        (out / f"{stream}.jsonl.gz.tmp").rename(out / f"{stream}.jsonl.gz")
+        n = len(lines) * copies
+        info[stream] = {"events": n, "sample_events": len(lines), "avg_bytes": round(size / n), "bytes": size}
+        print(f"{stream}: {n} events ({len(lines)} real x {copies}), {size / n:.0f} bytes on average")
+    shutil.copytree(sample / "discovery", out / "discovery", dirs_exist_ok=True)
+    (out / "meta.json").write_text(json.dumps(info, indent=1))
+    return info
+
+
+def check(out: Path) -> None:
+    """Sanity: unique (uid, rv) and increasing RVs per stream; Events point at known pods."""
+    pod_uids: set[str] = set()
+    for stream in ("pods", "events"):
+        last = 0
+        with gzip.open(out / f"{stream}.jsonl.gz") as f:
+            for line in f:
+                obj = orjson.loads(line)["object"]
+                rv = int(obj["metadata"]["resourceVersion"])
+                assert rv > last, f"{stream}: resourceVersion {rv} after {last}"
+                last = rv
+                if stream == "pods":
+                    pod_uids.add(obj["metadata"]["uid"])
+                elif obj["involvedObject"]["kind"] == "Pod":
+                    assert obj["involvedObject"]["uid"] in pod_uids, "event about an unknown pod"
+    print(f"check: ok ({len(pod_uids)} distinct pods)")
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sample", type=Path, default=CACHE / "sample")
+    ap.add_argument("--out", type=Path, default=CACHE / "recording")
+    ap.add_argument("--total", type=int, default=100_000)
+    args = ap.parse_args()
+    synthesize(args.sample, args.out, args.total)
+    check(args.out)
