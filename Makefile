@@ -5,6 +5,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+TESTBED_LOGS = $(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_TESTBED_LOGS')
 KUBECONFIG_PATH = $(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_KUBECONFIG')
 
 .PHONY: venv build-testbed cluster-up cluster-down lint typecheck test test-unit test-cluster run clean
@@ -46,7 +47,7 @@ test: venv lint typecheck
 
 run: venv
 	testbed/cluster-up.sh >/dev/null
-	KUBECONFIG=$(KUBECONFIG_PATH) PATH=$(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_TESTBED_BIN'):$$PATH $(BIN)/python demo/run.py
+	KUBECONFIG=$(KUBECONFIG_PATH) FARO_TESTBED_LOGS=$(TESTBED_LOGS) PATH=$(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_TESTBED_BIN'):$$PATH $(BIN)/python demo/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache output

@@ -12,7 +12,8 @@ request, first is when the first event was counted and last when the n-th was. e
   (raw lines, orjson), the pipeline (bounded queue, per-UID workers), the router (strip and
   redact, primary filter, owner graph, pod lifecycle, Event correlation) and the story
   buffers. Counted: events *handled* by the pipeline (`engine._pipe.processed`, polled
-  every 2 ms), not merely read.
+  every 2 ms), not merely read. It also reports the time spent in the cyclic GC and how
+  many story events the open and closed stories hold at the end.
 - raw: the floor Faro's design aims at (DESIGN.md, "Hot path"): aiohttp, iterate chunks,
   split on b"\\n", orjson.loads each line; nothing else. With several resources, one stream
   each, concurrently on one event loop.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import sys
@@ -37,8 +39,26 @@ import orjson
 TIMEOUT = 110.0
 
 
-def done(count: int, start: float, first: float, last: float) -> None:
-    print(json.dumps({"count": count, "start": start, "first": first, "last": last}), flush=True)
+def done(count: int, start: float, first: float, last: float, **extra: Any) -> None:
+    result = {"count": count, "start": start, "first": first, "last": last, **extra}
+    print(json.dumps(result), flush=True)
+
+
+class GcClock:
+    """Time spent in CPython's cyclic GC, per generation (gc.callbacks: a few per second)."""
+
+    def __init__(self) -> None:
+        self.seconds = [0.0, 0.0, 0.0]
+        self.collections = [0, 0, 0]
+        self._t = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t = time.perf_counter()
+        else:
+            self.seconds[info["generation"]] += time.perf_counter() - self._t
+            self.collections[info["generation"]] += 1
 
 
 async def run_raw(server: str, resources: list[str], n: int) -> None:
@@ -77,7 +97,7 @@ async def run_raw(server: str, resources: list[str], n: int) -> None:
             t.cancel()
 
 
-async def run_faro(kubeconfig: str, n: int) -> None:
+async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> None:
     from faro import Faro  # imported here: the raw consumer must not pay for it
     from faro.config import FaroConfig, ResourceRule
 
@@ -88,6 +108,9 @@ async def run_faro(kubeconfig: str, n: int) -> None:
         kubeconfig=kubeconfig,
         correlation_timeout=3600,
     )
+    if gc_threshold:  # diagnostic only: how much of Faro's time is the cyclic GC?
+        gc.set_threshold(gc_threshold, 50, 1000)
+    gc_clock = GcClock()
     start = time.time()
     faro = Faro(config)
     task = asyncio.create_task(faro.run())
@@ -106,7 +129,21 @@ async def run_faro(kubeconfig: str, n: int) -> None:
         if time.monotonic() > deadline:
             print(f"faro: timeout with {processed} of {n} events", file=sys.stderr)
             break
-    done(processed, start, first, time.time())
+    last = time.time()
+    engine: Any = faro.engine
+    open_stories = list(engine.book.open.values()) if engine is not None else []
+    retained = sum(s.event_count for s in [*open_stories, *faro.stories_closed])
+    done(
+        processed,
+        start,
+        first,
+        last,
+        gc_seconds=[round(x, 3) for x in gc_clock.seconds],
+        gc_collections=gc_clock.collections,
+        stories_open=len(open_stories),
+        stories_closed=len(faro.stories_closed),
+        story_events_retained=retained,
+    )
 
 
 def main() -> None:
@@ -117,11 +154,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--resources", default="pods")
     ap.add_argument("--profile", help="write a pyinstrument session (JSON) here")
+    ap.add_argument("--gc-threshold", type=int, help="faro: gc.set_threshold(N, 50, 1000) first (diagnostic)")
     args = ap.parse_args()
     if args.consumer == "raw":
         coro = run_raw(args.server, args.resources.split(","), args.n)
     else:
-        coro = run_faro(args.kubeconfig, args.n)
+        coro = run_faro(args.kubeconfig, args.n, args.gc_threshold)
     if args.profile:
         from pyinstrument import Profiler
 

@@ -9,7 +9,10 @@ time come from wait4(). Consumers: Faro end to end and raw aiohttp+orjson
 `kubectl get pods -A --watch -o json` (objects counted here, from its stdout).
 
 Scenarios: "pods" (the pods stream, all four consumers) and "pods+events" (pods and core/v1
-Events as two watches; kubectl cannot watch two types in one command, so it sits out).
+Events as two watches; kubectl cannot watch two types in one command, so it sits out). In
+"pods", "faro-gc" is a diagnostic fifth consumer: Faro with CPython's gen-0 GC threshold
+raised (gc.set_threshold(100000, 50, 1000)), to show the cyclic GC's share; it is not a
+configuration Faro ships.
 
 Usage: python benchmarks/ingest.py [--runs 3] [--scenario pods|pods+events|all]  (prints JSON)
 """
@@ -24,8 +27,9 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path.home() / ".cache/faro/bench"
@@ -33,7 +37,12 @@ BIN = CACHE / "bin"
 SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/tmp/bench-scratch"))
 PY = sys.executable
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
-SCENARIOS = {"pods": ["faro", "informer", "kubectl", "raw"], "pods+events": ["faro", "informer", "raw"]}
+KUBECTL_WATCH = ["get", "pods", "-A", "--watch", "-o", "json"]
+SCENARIOS = {
+    "pods": ["faro", "informer", "kubectl", "raw", "faro-gc"],
+    "pods+events": ["faro", "informer", "raw"],
+}
+GC_THRESHOLD = 100_000  # faro-gc: gen-0 threshold raised, a diagnostic of the GC's share
 KUBECONFIG = """apiVersion: v1
 kind: Config
 clusters: [{name: replay, cluster: {server: "http://127.0.0.1:%d"}}]
@@ -53,6 +62,7 @@ class Result:
     rss_mb: float
     cpu_s: float
     error: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Replay:
@@ -89,44 +99,16 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
 
 
 def _command(consumer: str, replay: Replay, resources: str, n: int) -> list[str]:
+    kc = str(replay.kubeconfig)
     if consumer == "informer":
-        return [
-            str(BIN / "informer"),
-            "-kubeconfig",
-            str(replay.kubeconfig),
-            "-resources",
-            resources,
-            "-n",
-            str(n),
-        ]
+        return [str(BIN / "informer"), "-kubeconfig", kc, "-resources", resources, "-n", str(n)]
     if consumer == "kubectl":
-        cache = SCRATCH / "kubectl-cache"
-        return [
-            KUBECTL,
-            "--kubeconfig",
-            str(replay.kubeconfig),
-            "--cache-dir",
-            str(cache),
-            "get",
-            "pods",
-            "-A",
-            "--watch",
-            "-o",
-            "json",
-        ]
-    return [
-        PY,
-        str(HERE / "consumers.py"),
-        consumer,
-        "--server",
-        replay.url,
-        "--kubeconfig",
-        str(replay.kubeconfig),
-        "--resources",
-        resources,
-        "--n",
-        str(n),
-    ]
+        cache = str(SCRATCH / "kubectl-cache")
+        return [KUBECTL, "--kubeconfig", kc, "--cache-dir", cache, *KUBECTL_WATCH]
+    gc = ["--gc-threshold", str(GC_THRESHOLD)] if consumer == "faro-gc" else []
+    py = consumer.split("-")[0]
+    args = ["--server", replay.url, "--kubeconfig", kc, "--resources", resources, "--n", str(n), *gc]
+    return [PY, str(HERE / "consumers.py"), py, *args]
 
 
 def _count_kubectl(proc: subprocess.Popen[bytes], n: int, timeout: float) -> dict[str, float]:
@@ -168,16 +150,9 @@ def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, tim
     seconds = out["last"] - out["first"]
     ok = seconds > 0 and out["count"] >= n
     error = "" if ok else f"{out['count']} of {n} events: {errfile.read_text()[-300:].strip()}"
-    return Result(
-        consumer,
-        run,
-        int(out["count"]),
-        (out["count"] - 1) / seconds if ok else 0.0,
-        seconds,
-        rss,
-        cpu,
-        error,
-    )
+    rate = (out["count"] - 1) / seconds if ok else 0.0
+    extra = {k: v for k, v in out.items() if k not in ("count", "start", "first", "last")}
+    return Result(consumer, run, int(out["count"]), rate, seconds, rss, cpu, error, extra)
 
 
 def scenario(name: str, runs: int, n_by_stream: dict[str, int]) -> list[Result]:
@@ -187,7 +162,8 @@ def scenario(name: str, runs: int, n_by_stream: dict[str, int]) -> list[Result]:
     results: list[Result] = []
     try:
         for run in range(runs):
-            order = SCENARIOS[name][run % 4 :] + SCENARIOS[name][: run % 4]  # rotate: no fixed position
+            k = run % len(SCENARIOS[name])
+            order = SCENARIOS[name][k:] + SCENARIOS[name][:k]  # rotate: no consumer always goes first
             for consumer in order:
                 r = measure(consumer, replay, streams, n, run)
                 print(

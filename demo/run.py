@@ -8,6 +8,7 @@ resource that becomes Ready — waits for the stories to close, and prints where
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import os
 import shutil
@@ -81,9 +82,44 @@ def setup() -> None:
             break
 
 
+LOG_DIR = Path(os.environ.get("FARO_TESTBED_LOGS", "/tmp/faro-demo-logs")) / NS
+
+
+def log_file(pod: str, container: str, previous: bool = False) -> Path:
+    return LOG_DIR / pod / f"{container}{'.previous' if previous else ''}.log"
+
+
+def say(pod: str, container: str, *lines: str) -> None:
+    """Append lines to a container's log in CRI format; KWOK serves it through pods/log."""
+    with log_file(pod, container).open("ab") as f:
+        for line in lines:
+            stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+            f.write(f"{stamp} stdout F {line}\n".encode())
+
+
+def give_logs(pod: str, container: str) -> None:
+    for prev in (False, True):
+        log_file(pod, container, prev).parent.mkdir(parents=True, exist_ok=True)
+        log_file(pod, container, prev).touch()
+    apply({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs", "metadata": {"name": pod, "namespace": NS},
+           "spec": {"logs": [{"containers": [container], "logsFile": str(log_file(pod, container)),
+                              "previousLogsFile": str(log_file(pod, container, True)), "follow": True}]}})
+
+
+def crash(pod: str, container: str, exit_code: str) -> None:
+    log_file(pod, container).replace(log_file(pod, container, True))  # as a kubelet rotates
+    log_file(pod, container).touch()
+    kubectl("annotate", "pod", pod, "-n", NS, "--overwrite", f"faro.dev/crash={container}",
+            f"faro.dev/crash-exit-code={exit_code}")
+
+
 async def scenario() -> None:
     def run(fn: Any, *a: Any) -> Any:
         return asyncio.to_thread(fn, *a)
+
+    shutil.rmtree(LOG_DIR, ignore_errors=True)
+    await run(give_logs, "flaky", "app")
+    say("flaky", "app", "starting flaky v1", "connecting to db at db:5432")
 
     await run(apply, deployment("example.com/web:1"))
     await run(apply, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "flaky", "namespace": NS,
@@ -97,10 +133,11 @@ async def scenario() -> None:
                       "spec": {"commit": "abc123"}})
     await asyncio.sleep(4)
     await run(apply, deployment("example.com/web:2"))  # a second rollout
-    for exit_code in ("1", "137"):  # the pod's container crashes twice
-        await run(kubectl, "annotate", "pod", "flaky", "-n", NS, "--overwrite",
-                  "faro.dev/crash=app", f"faro.dev/crash-exit-code={exit_code}")
+    for attempt, exit_code in enumerate(("1", "137")):  # the pod's container crashes twice
+        say("flaky", "app", f"fatal: db:5432 connection refused (attempt {attempt + 1})")
+        await run(crash, "flaky", "app", exit_code)
         await asyncio.sleep(2.5)
+        say("flaky", "app", "starting flaky v1", "connecting to db at db:5432")
     status = {"status": {"phase": "Succeeded", "conditions": [{"type": "Succeeded", "status": "True", "reason": "Built"}]}}
     await run(kubectl, "patch", f"builds.{GROUP}", "release-42", "-n", NS, "--subresource=status",
               "--type=merge", "-p", json.dumps(status))

@@ -1,0 +1,174 @@
+"""The prose of docs/benchmarks.md: how things are measured, and what the results mean.
+
+Why: a table without its method and caveats misleads. The method is fixed text; the
+discussion states goals met or missed, the GC and memory figures and the profile's shares
+by computing them from the results being reported, so a regeneration cannot leave a stale
+claim behind. Observations about the source that the numbers cannot check (what a line of
+code does) are marked as such.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+METHOD = """\
+- **Recording** (`benchmarks/record.py`, real): 8 Deployments x 15 replicas in a namespace
+  `bench-rec` of the local KWOK cluster; pods have 2 containers (3 with an envoy sidecar),
+  8 labels, 4-5 annotations, an ownerReference, and the managedFields the controller-manager
+  and the fake kubelet write. They are scheduled, started, annotated twice, rolled out (every
+  pod replaced, graceful deletion) and deleted, while the raw watch lines of the namespace's
+  pods and core/v1 Events are recorded as the apiserver sent them. The namespace is deleted.
+- **Synthesis** (`benchmarks/synth.py`): the ~100k-event recording is that real sample
+  replayed K times, each copy with fresh identities (pod and Event uids and names, namespace
+  `bench-rec-0..9`, resourceVersions shifted so both streams stay ordered). Pod names and
+  uids are rewritten wherever they occur, so Events still point at their pods; all other
+  bytes are as recorded. Identities are synthetic; content and sizes are real.
+- **Replay server** (`benchmarks/replay`, Go net/http, plain HTTP on 127.0.0.1): serves the
+  recorded discovery documents, an empty LIST carrying the resourceVersion just before the
+  recording, and a chunked WATCH of every recorded line after the requested resourceVersion,
+  one Write per event as the apiserver does, at full speed; then the watch stays open. A
+  WatchList request (`sendInitialEvents=true`, client-go >= 1.35) first gets the
+  initial-events-end bookmark. Server and consumer share the machine's cores.
+- **Consumers**, each a child process: Faro (`faro.Faro`, resources `v1/Pod` in namespaces
+  `.*`, `json_export=False`, `include_logs=False` because the replay serves no logs,
+  `correlation_timeout=1h`; it also opens its usual watches of ReplicaSets, Jobs, …, Events
+  and CRDs, which the replay keeps silent in the "pods" scenario), counted as events handled
+  by its pipeline (decode, filter, correlate, story buffers); a client-go v0.36.3 dynamic
+  informer (JSON, unstructured), counting handler calls; `kubectl get pods -A --watch -o json`,
+  counting printed objects; the raw floor: aiohttp chunks, split on `\\n`, `orjson.loads`.
+- **events/s** = (N-1) / (time of the N-th event - time of the first), so process start-up,
+  imports and discovery are excluded for everyone. **Peak RSS** and **CPU s** come from
+  `wait4()` on the consumer process (for kubectl: kubectl alone). Each run measures every
+  consumer back to back against one server, in an order rotated per run; ratios are taken
+  within a run, then the median over runs.
+- **Lag** (`benchmarks/lag.py`): a driver process PATCHes an annotation with a unique sequence
+  number on 50 ConfigMaps in `bench-lag`, open loop at the target rate (at most 256 writes in
+  flight), for the stated seconds per rate; Faro (library, its own process, those ConfigMaps
+  as primaries) records when each number reaches `on_event`. lag = that time - the driver's
+  PATCH completion time, same clock. The namespace is deleted afterwards.
+- **Profile** (`benchmarks/hotspots.py`): py-spy with native frames on the Faro consumer
+  (pods scenario), so time in CPython's cyclic GC and in orjson shows as such.
+- The machine is shared: another engineer's test suite was running on the same 2 cores and
+  cluster, so absolute numbers are noisy; same-run ratios are the robust figures."""
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def _rows(res: dict[str, Any], scenario: str, consumer: str) -> list[dict[str, Any]]:
+    return [r for r in res["ingest"][scenario] if r["consumer"] == consumer and not r["error"]]
+
+
+def _rate(res: dict[str, Any], scenario: str, consumer: str) -> float:
+    return med([r["events_per_s"] for r in _rows(res, scenario, consumer)])
+
+
+def _pct(prof: dict[str, Any], needle: str, kind: str = "self") -> float:
+    return sum(r["pct"] for r in prof[kind] if needle in r["function"])
+
+
+def discussion(res: dict[str, Any]) -> list[str]:
+    out: list[str] = []
+    faro, inf, raw = (_rate(res, "pods", c) for c in ("faro", "informer", "raw"))
+    kubectl, faro_gc = _rate(res, "pods", "kubectl"), _rate(res, "pods", "faro-gc")
+    met_inf, met_raw = faro >= inf, faro >= 0.6 * raw
+    out.append(
+        f"**Throughput.** On the pods stream Faro handled {faro:,.0f} events/s against "
+        f"{inf:,.0f} for the client-go dynamic informer and {raw:,.0f} for the raw loop "
+        f"({faro / inf:.2f}x and {faro / raw:.2f}x by medians of the speeds; the tables give the "
+        f"same-run ratios). The goal >= 1.0x informer is {'met' if met_inf else 'not met'}; "
+        f">= 0.6x raw is {'met' if met_raw else 'not met'}"
+        + ("." if met_raw else f" by a wide margin: 0.6x raw would be {0.6 * raw:,.0f} events/s.")
+    )
+    fr = _rows(res, "pods", "faro")
+    if fr and "gc_seconds" in fr[0]["extra"]:
+        gc_share = med([sum(r["extra"]["gc_seconds"]) / r["seconds"] for r in fr])
+        full = med([r["extra"]["gc_collections"][2] for r in fr])
+        out.append("")
+        out.append(
+            f"**The cyclic GC is most of it.** In the timed runs Faro spent {100 * gc_share:.0f}% of its "
+            f"wall time in CPython's cyclic garbage collector (median; {full:.0f} full collections per "
+            f"run, measured with `gc.callbacks`). Faro keeps every parsed object it puts into a story, "
+            f"so the heap grows with every event, and each full collection walks the whole heap. The "
+            f"diagnostic run with the gen-0 threshold raised to 100k reached {faro_gc:,.0f} events/s "
+            f"({faro_gc / inf:.2f}x informer, {faro_gc / raw:.2f}x raw): GC tuning alone closes "
+            f"{'the' if faro_gc >= inf else 'part of the'} gap to the informer, not the gap to raw."
+        )
+    if fr and "story_events_retained" in fr[0]["extra"]:
+        x = fr[0]["extra"]
+        rss = med([r["rss_mb"] for r in fr])
+        per = rss * 1024 / max(1, x["story_events_retained"])
+        inf_rss = med([r["rss_mb"] for r in _rows(res, "pods", "informer")])
+        out.append("")
+        out.append(
+            f"**Memory.** Faro's peak RSS was {rss:,.0f} MB against {inf_rss:,.0f} MB for the informer. At "
+            f"the end of a run its stories held {x['story_events_retained']:,} story events "
+            f"({x['stories_open']:,} open stories, {x['stories_closed']:,} closed ones), about {per:.0f} KB "
+            f"of RSS per story event: each keeps the whole stripped object as Python dicts (roughly 3-4x "
+            f"the JSON size), and a pod event yields more than one story event (the update and its "
+            f"lifecycle transitions). The informer keeps only the current object of live pods. "
+            + (
+                f"The {x['stories_closed']:,} closed stories are still held because `Faro.stories_closed` "
+                f"(src/faro/api/faro.py, `on_close`) appends every closed story, events included, to a list "
+                f"that is never trimmed: in a long capture memory grows without bound even though each "
+                f"story is closed and written (source observation; the number is measured)."
+                if x["stories_closed"]
+                else ""
+            )
+        )
+    prof = res.get("profile")
+    if prof:
+        out.append("")
+        out.append(
+            "**Beyond the GC** (self time, same profile): orjson parsing "
+            f"{_pct(prof, '> orjson'):.1f}%, the update diff `diff._walk` {_pct(prof, '_walk'):.1f}%, "
+            f"the pipeline loop `Pipeline._work` {_pct(prof, 'Pipeline._work'):.1f}% plus `asyncio.wait_for` "
+            f"{_pct(prof, 'wait_for'):.1f}% (on Python 3.11 `wait_for(q.get(), idle)` creates a Task and a "
+            f"timer for every item; source observation), pod lifecycle "
+            f"{_pct(prof, 'PodLifecycle'):.1f}%, redaction (`redact.py`) {_pct(prof, 'redact.py'):.1f}%. "
+            "orjson itself is fast (the raw loop runs the same `orjson.loads` on the same lines); inside "
+            "Faro its calls are slower because they allocate into an ever larger heap."
+        )
+    p_inf = _rows(res, "pods", "informer")
+    out.append("")
+    out.append(
+        "**The informer baseline** decodes JSON the way client-go does for unstructured objects: "
+        "each event is scanned by the framer, sniffed for its kind, unmarshalled as a WatchEvent and "
+        "again into `map[string]interface{}` (a CPU profile of this binary put ~80% of its time in "
+        f"`encoding/json`). It used {med([r['cpu_s'] for r in p_inf]):.1f} CPU s per run. A typed "
+        "informer over protobuf would be several times faster; a generic tool that must handle any "
+        "CRD is in the dynamic (JSON) informer's position, which is why it is the baseline. "
+        f"kubectl, which pretty-prints every object, managed {kubectl:,.0f} events/s."
+    )
+    lag = res.get("lag") or []
+    at500 = [s for s in lag if s["rate"] == 500]
+    if at500:
+        p99 = med([s["p99_ms"] for s in at500])
+        out.append("")
+        rates = sorted({s["rate"] for s in lag})
+        achieved = ", ".join(
+            f"{r}/s -> {med([s['achieved'] for s in lag if s['rate'] == r]):,.0f}/s" for r in rates
+        )
+        out.append(
+            f"**Lag.** At 500 writes/s the p99 capture lag was {p99:.0f} ms (median over runs): the "
+            f"goal p99 <= 1 s is {'met' if p99 <= 1000 else 'not met'}. Achieved write rates "
+            f"(target -> achieved): {achieved}. Where the achieved rate is below the target, the "
+            "apiserver and etcd on 2 shared cores are the limit (the driver keeps up to 256 writes in "
+            "flight and never waited on Faro); the lag then includes Faro competing with them for CPU. "
+            "Lag can be near zero or slightly negative at low rates: the watch event may reach Faro "
+            "before the PATCH response reaches the driver."
+        )
+    out += ["", "**Caveats.** " + CAVEATS]
+    return out
+
+
+CAVEATS = (
+    "The bulk of the recording is synthesized from a 3.7k-event real sample, so the mix of "
+    "changes is one rollout's mix repeated; a cluster with long-lived pods would show more "
+    "updates per pod and fewer creations. The replay runs on loopback at full speed, which no "
+    "apiserver sustains for long; it measures what each consumer can take, not what a cluster "
+    "sends. The machine was shared with a running test suite (load average above), so absolute "
+    "numbers move from run to run; the within-run ratios move much less."
+)

@@ -1,0 +1,124 @@
+"""Profile Faro's ingest path on the replay, and say where the time goes.
+
+Why: when Faro misses a throughput goal, the report must name the costs, not guess. This
+runs the Faro consumer (consumers.py) on the "pods" replay under py-spy, a sampling profiler
+outside the process (so pure-Python hot spots are not inflated by the profiler's own
+overhead, as a tracing profiler would do), with native frames, so that time spent in
+CPython's cyclic garbage collector and inside orjson is visible as such. Only the main
+thread's samples count (aiohttp's resolver thread is idle).
+
+Self time is charged to the innermost Python function, with the native library it was in
+when that was not the interpreter itself (e.g. "Reflector._watch > orjson" is orjson.loads);
+any sample inside gc_collect_main is charged to the GC whatever triggered it.
+
+Usage: python benchmarks/hotspots.py [--rate 250]   (prints JSON; needs py-spy in the venv)
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from ingest import CACHE, PY, SCRATCH, Replay  # noqa: E402
+
+GC = "CPython cyclic GC (gc_collect_main)"
+_PYFRAME = re.compile(r"^(?P<func>[^ ]+) \((?P<file>[^)]+\.py):\d+\)$")
+_NATIVE = re.compile(r"^(?P<func>[^ ]+) \((?P<lib>[^)]+)\)$")
+
+
+def _py_name(frame: str) -> str | None:
+    m = _PYFRAME.match(frame)
+    if not m:
+        return None
+    file = m["file"]
+    file = file.split("site-packages/")[-1] if "site-packages/" in file else file
+    return f"{m['func']} ({file})"
+
+
+def _lib(frame: str) -> str:
+    m = _NATIVE.match(frame)
+    lib = m["lib"] if m else frame
+    return Path(lib).name.split(".")[0].split("/")[-1]
+
+
+def analyse(raw: Path, top: int = 15) -> dict[str, Any]:
+    self_t: collections.Counter[str] = collections.Counter()
+    incl: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = stack.split(";")
+        if not any("consumers.py:" in f for f in frames) or any("Thread._bootstrap" in f for f in frames):
+            continue  # not the main thread
+        count = int(n)
+        total += count
+        names = [_py_name(f) for f in frames]
+        for name in {x for x in names if x}:
+            incl[name] += count
+        if any(f.startswith("gc_collect_main") for f in frames):
+            self_t[GC] += count
+            incl[GC] += count
+            continue
+        last = max(i for i, x in enumerate(names) if x)
+        label = names[last] or "?"
+        if last + 1 < len(frames):
+            lib = _lib(frames[last + 1])
+            if not lib.startswith("libpython") and lib != "python3":
+                label += f" > {lib}"
+        self_t[label] += count
+
+    def pct(c: collections.Counter[str], k: int) -> list[dict[str, Any]]:
+        return [{"function": f, "pct": round(100 * n / total, 1)} for f, n in c.most_common(k)]
+
+    faro_incl = collections.Counter(
+        {
+            k: v
+            for k, v in incl.items()
+            if ("faro/" in k and not k.startswith("<module>")) or k == GC or k.startswith("wait_for (asyncio")
+        }
+    )
+    return {"samples": total, "self": pct(self_t, top), "inclusive": pct(faro_incl, top + 5)}
+
+
+def profile(n: int, rate: int = 250) -> dict[str, Any]:
+    spy = shutil.which("py-spy", path=str(Path(PY).parent)) or shutil.which("py-spy")
+    if spy is None:
+        raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
+    replay = Replay("pods")
+    raw = SCRATCH / "faro-profile.txt"
+    try:
+        spy_args = ["record", "--native", "-r", str(rate), "-f", "raw", "-o", str(raw), "--"]
+        faro = ["faro", "--server", replay.url, "--kubeconfig", str(replay.kubeconfig), "--n", str(n)]
+        cmd = [spy, *spy_args, PY, str(HERE / "consumers.py"), *faro]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
+        result = json.loads(next(x for x in p.stdout.splitlines() if x.startswith("{")))
+    finally:
+        replay.close()
+    out = analyse(raw)
+    out["events_per_s_under_profiler"] = (result["count"] - 1) / (result["last"] - result["first"])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rate", type=int, default=250, help="samples per second")
+    ap.add_argument("--raw", type=Path, help="only analyse an existing py-spy raw file")
+    args = ap.parse_args()
+    if args.raw:
+        print(json.dumps(analyse(args.raw), indent=1))
+        return
+    meta = json.loads((CACHE / "recording" / "meta.json").read_text())
+    print(json.dumps(profile(meta["pods"]["events"], args.rate), indent=1))
+
+
+if __name__ == "__main__":
+    main()
