@@ -13,7 +13,9 @@ request, first is when the first event was counted and last when the n-th was. e
   redact, primary filter, owner graph, pod lifecycle, Event correlation) and the story
   buffers. Counted: events *handled* by the pipeline (`engine._pipe.processed`, polled
   every 2 ms), not merely read. It also reports the time spent in the cyclic GC and how
-  many story events the open and closed stories hold at the end.
+  many story events the open and closed stories hold at the end. Two diagnostic switches
+  (not Faro configurations): --gc-threshold raises CPython's gen-0 GC threshold, and
+  --drop-closed empties the public list `Faro.stories_closed` as it fills.
 - raw: the floor Faro's design aims at (DESIGN.md, "Hot path"): aiohttp, iterate chunks,
   split on b"\\n", orjson.loads each line; nothing else. With several resources, one stream
   each, concurrently on one event loop.
@@ -97,7 +99,9 @@ async def run_raw(server: str, resources: list[str], n: int) -> None:
             t.cancel()
 
 
-async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> None:
+async def run_faro(
+    kubeconfig: str, n: int, gc_threshold: int | None = None, drop_closed: bool = False
+) -> None:
     from faro import Faro  # imported here: the raw consumer must not pay for it
     from faro.config import FaroConfig, ResourceRule
 
@@ -116,7 +120,7 @@ async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> 
     task = asyncio.create_task(faro.run())
     first = 0.0
     deadline = time.monotonic() + TIMEOUT
-    processed = 0
+    processed = dropped = 0
     while processed < n:
         await asyncio.sleep(0.002)
         if task.done():
@@ -124,6 +128,9 @@ async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> 
             raise SystemExit("faro stopped before handling every event")
         pipe: Any = getattr(faro.engine, "_pipe", None)
         processed = pipe.processed if pipe is not None else 0
+        if drop_closed and faro.stories_closed:  # diagnostic: what does that list cost?
+            dropped += len(faro.stories_closed)
+            faro.stories_closed.clear()
         if processed and not first:
             first = time.time()
         if time.monotonic() > deadline:
@@ -142,6 +149,7 @@ async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> 
         gc_collections=gc_clock.collections,
         stories_open=len(open_stories),
         stories_closed=len(faro.stories_closed),
+        stories_dropped=dropped,
         story_events_retained=retained,
     )
 
@@ -155,11 +163,12 @@ def main() -> None:
     ap.add_argument("--resources", default="pods")
     ap.add_argument("--profile", help="write a pyinstrument session (JSON) here")
     ap.add_argument("--gc-threshold", type=int, help="faro: gc.set_threshold(N, 50, 1000) first (diagnostic)")
+    ap.add_argument("--drop-closed", action="store_true", help="faro: empty Faro.stories_closed (diagnostic)")
     args = ap.parse_args()
     if args.consumer == "raw":
         coro = run_raw(args.server, args.resources.split(","), args.n)
     else:
-        coro = run_faro(args.kubeconfig, args.n, args.gc_threshold)
+        coro = run_faro(args.kubeconfig, args.n, args.gc_threshold, args.drop_closed)
     if args.profile:
         from pyinstrument import Profiler
 

@@ -16,7 +16,13 @@ from tests.harness.manifests import bare_pod, deployment
 
 def faro(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "faro", *args],
+        [
+            sys.executable,
+            "-m",
+            "faro",
+            *args,
+            *(("--metrics-port", "0") if "--resource" in args or "--config" in args else ()),
+        ],
         capture_output=True,
         text=True,
         env={**cluster.env, "KUBECONFIG": str(cluster.kubeconfig)},

@@ -23,6 +23,7 @@ class FaroRun:
             output_dir=out,
             kubeconfig=str(cluster.kubeconfig),
             correlation_timeout=config.pop("correlation_timeout", 120),
+            metrics_port=config.pop("metrics_port", 0),
             **config,
         )
         self.closed: list[Story] = []

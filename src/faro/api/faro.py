@@ -15,10 +15,12 @@ from pathlib import Path
 
 from faro._version import __version__
 from faro.capture.engine import Callbacks, Engine
-from faro.config import FaroConfig
+from faro.config import ConfigError, FaroConfig
 from faro.kube.client import KubeClient
 from faro.model.events import StoryEvent
 from faro.model.story import Story
+from faro.ops.server import OpsServer
+from faro.ops.status_view import StatusView
 from faro.sinks.files import StoryFiles
 from faro.sinks.jsonl import JsonlSink
 
@@ -45,6 +47,7 @@ class Faro:
         on_ready: ReadyCallback | None = None,
         settle: float = 3.0,
         journal_every: float = 5.0,
+        status_view: bool = False,
     ) -> None:
         self.config = config
         self._on_event = on_event
@@ -52,6 +55,8 @@ class Faro:
         self._on_ready = on_ready
         self._settle = settle
         self._journal_every = journal_every
+        self._status_view = status_view
+        self.ops: OpsServer | None = None
         self._engine: Engine | None = None
         self._stop_requested = False
         self.files = StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
@@ -84,11 +89,25 @@ class Faro:
             timer = None
             if self.config.auto_shutdown_sec:
                 timer = asyncio.get_running_loop().call_later(self.config.auto_shutdown_sec, engine.stop)
+            if self.config.metrics_port:
+                self.ops = OpsServer(engine.status, self.config.metrics_address, self.config.metrics_port)
+                try:
+                    await self.ops.start()
+                except OSError as exc:
+                    addr = f"{self.config.metrics_address}:{self.config.metrics_port}"
+                    raise ConfigError(f"cannot serve metrics on {addr}: {exc.strerror}") from None
+                log.info("metrics, /health and /ready on http://%s:%d", self.ops.host, self.ops.port)
+            view = asyncio.create_task(StatusView(engine.status).run()) if self._status_view else None
             try:
                 await engine.run(specs)
             finally:
                 if timer is not None:
                     timer.cancel()
+                if view is not None:
+                    view.cancel()
+                    await asyncio.gather(view, return_exceptions=True)
+                if self.ops is not None:
+                    await self.ops.stop()
         finally:
             if jsonl is not None:
                 jsonl.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,7 @@ from faro.kube.discovery import Discovery, UnknownResourceError
 from faro.kube.watch import Reflector
 from faro.model.events import Gap, StoryEvent, WatchEvent
 from faro.model.refs import ResourceType
+from faro.model.status import Histogram, Status, StoryDigest, WatchStatus
 from faro.model.story import Story
 from faro.model.timefmt import now
 
@@ -110,6 +112,12 @@ class Engine:
         self._crd_changed = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
         self._pipe: Pipeline[Item] | None = None
+        self.started_at = now()
+        self.processed: dict[str, int] = {}
+        self.closed_by: dict[str, int] = {}
+        self.gap_counts: dict[tuple[str, str], int] = {}
+        self.lag = Histogram()
+        self.recent: deque[StoryDigest] = deque(maxlen=20)
 
     @property
     def reflectors(self) -> list[Reflector]:
@@ -200,6 +208,8 @@ class Engine:
             await pipe.put(ev.uid, Item(ev, frozenset(spec.roles), tuple(spec.rules)))
 
         async def on_gap(gap: Gap) -> None:
+            key = (gap.resource, gap.reason)
+            self.gap_counts[key] = self.gap_counts.get(key, 0) + 1
             self.book.gap(gap)
 
         k = spec.key
@@ -254,10 +264,63 @@ class Engine:
     def _closed(self, story: Story) -> None:
         if story.completion == "deleted":
             self.correlator.unbind_story(story.correlation_id)
+        reason = story.completion or ""
+        self.closed_by[reason] = self.closed_by.get(reason, 0) + 1
         self.callbacks.on_close(story)
+        self.recent.append(
+            StoryDigest(
+                story.resource_type,
+                story.namespace,
+                story.resource_name,
+                story.episode,
+                reason,
+                story.event_count,
+            )
+        )
 
     async def handle(self, item: Item) -> None:
         self.router.route(item.ev, item.roles, item.rules)
+        name = item.ev.resource.type_name
+        self.processed[name] = self.processed.get(name, 0) + 1
+        self.lag.observe(now() - item.ev.observed_at)
+
+    def status(self) -> Status:
+        """A snapshot for metrics, health, readiness and the status view."""
+        logs = self.logs
+        return Status(
+            started_at=self.started_at,
+            now=now(),
+            ready=self.ready.is_set(),
+            watches=[
+                WatchStatus(
+                    r.resource.type_name,
+                    r.namespace or "",
+                    r.synced.is_set(),
+                    r.stats.lists,
+                    r.stats.watches,
+                    r.stats.relists,
+                    r.stats.gone,
+                    r.stats.reconnects,
+                    r.stats.events,
+                    dict(r.stats.errors),
+                    r.stats.last_error,
+                )
+                for r in self.reflectors
+            ],
+            open_stories=len(self.book.open),
+            stories_closed=dict(self.closed_by),
+            events_processed=dict(self.processed),
+            workers=self._pipe.active_workers if self._pipe else 0,
+            queue_depth=self._pipe.depth if self._pipe else 0,
+            log_streams_active=logs.active if logs else 0,
+            log_streams_waiting=logs.waiting if logs else 0,
+            log_lines=logs.lines if logs else 0,
+            log_lines_dropped=logs.dropped if logs else 0,
+            gaps=dict(self.gap_counts),
+            held_expired=self.correlator.expired,
+            lag=self.lag,
+            recent=list(self.recent),
+        )
 
 
 def _rx(p: str | None) -> re.Pattern[str] | None:

@@ -110,6 +110,7 @@ class LogManager:
         self.active = 0
         self.lines = 0
         self.reconnects = 0
+        self.dropped = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._read: dict[Instance, None] = {}  # instances already read to the end (bounded)
 
@@ -264,6 +265,7 @@ class LogManager:
             st.tail = deque(maxlen=self.cap - self.cap // 2)
         if len(st.tail) == st.tail.maxlen:
             st.dropped += 1
+            self.dropped += 1
         st.tail.append(ev)
 
     def _flush_tail(self, st: _Stream) -> None:

@@ -138,7 +138,8 @@ def capture(**opts: Any) -> None:
     """Watch resources and write one story per matched object."""
     config = config_from_flags(opts)
     setup_logging(config.log_level, config.log_format)
-    faro = Faro(config)
+    # The live view only on a terminal; otherwise stay quiet (logs are JSON lines).
+    faro = Faro(config, status_view=sys.stderr.isatty() and config.log_format != "json")
     code = asyncio.run(_run(faro))
     sys.exit(code)
 
@@ -173,6 +174,7 @@ def config_from_flags(opts: dict[str, Any]) -> FaroConfig:
             ("log_level", "log_level"),
             ("log_format", "log_format"),
             ("metrics_port", "metrics_port"),
+            ("metrics_address", "metrics_address"),
             ("correlation_timeout", "correlation_timeout"),
             ("include_logs", "include_logs"),
             ("max_log_streams", "max_log_streams"),
@@ -218,7 +220,7 @@ async def _run(faro: Faro) -> int:
         loop.add_signal_handler(sig, on_signal)
     try:
         await faro.run()
-    except UnknownResourceError as exc:
+    except (UnknownResourceError, ConfigError) as exc:
         fail(str(exc))
     except KubeConfigError as exc:
         fail(str(exc))
