@@ -5,7 +5,9 @@ runs the Faro consumer (consumers.py) on the "pods" replay under py-spy, a sampl
 outside the process (so pure-Python hot spots are not inflated by the profiler's own
 overhead, as a tracing profiler would do), with native frames, so that time spent in
 CPython's cyclic garbage collector and inside orjson is visible as such. Only the main
-thread's samples count (aiohttp's resolver thread is idle).
+thread's samples count (aiohttp's resolver thread is idle). It also measures, with
+tracemalloc, how many bytes of Python heap one recorded pod takes, parsed and as a story
+keeps it.
 
 Self time is charged to the innermost Python function, with the native library it was in
 when that was not the interpreter itself (e.g. "Reflector._watch > orjson" is orjson.loads);
@@ -23,6 +25,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +92,26 @@ def analyse(raw: Path, top: int = 15) -> dict[str, Any]:
     return {"samples": total, "self": pct(self_t, top), "inclusive": pct(faro_incl, top + 5)}
 
 
+def object_sizes(sample: Path, n: int = 100_000) -> dict[str, float]:
+    """Python heap bytes per recorded pod event: parsed by orjson, and as a story keeps it
+    (Faro's strip_object: managedFields dropped), from tracemalloc."""
+    import orjson
+
+    from faro.capture.redact import strip_object
+
+    lines = (sample / "pods.jsonl").read_bytes().splitlines()[:n]
+    tracemalloc.start()
+    objs = [orjson.loads(x) for x in lines]
+    parsed, _ = tracemalloc.get_traced_memory()
+    kept = [strip_object(o["object"]) for o in objs]
+    del objs
+    stripped, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del kept
+    k = len(lines)
+    return {"json": sum(map(len, lines)) / k, "parsed": parsed / k, "stripped": stripped / k}
+
+
 def profile(n: int, rate: int = 250) -> dict[str, Any]:
     spy = shutil.which("py-spy", path=str(Path(PY).parent)) or shutil.which("py-spy")
     if spy is None:
@@ -105,6 +128,7 @@ def profile(n: int, rate: int = 250) -> dict[str, Any]:
         replay.close()
     out = analyse(raw)
     out["events_per_s_under_profiler"] = (result["count"] - 1) / (result["last"] - result["first"])
+    out["object_bytes"] = object_sizes(CACHE / "sample")
     return out
 
 

@@ -96,9 +96,35 @@ async def test_restarted_faro_resumes_open_stories_from_its_journal(
     assert not list(journal.glob("*.json"))
 
 
+def sa_kubeconfig(cluster: LocalCluster, namespace: str, sa: str, path: Path) -> Path:
+    """A kubeconfig that authenticates as ServiceAccount `sa` (a bound token)."""
+    token = cluster.kubectl("create", "token", sa, "-n", namespace).strip()
+    admin: dict[str, Any] = yaml.safe_load(cluster.kubeconfig.read_text())
+    server = admin["clusters"][0]["cluster"]
+    ca = (
+        server.get("certificate-authority-data")
+        or base64.b64encode(Path(server["certificate-authority"]).read_bytes()).decode()
+    )
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": sa,
+                "clusters": [
+                    {"name": "c", "cluster": {"server": server["server"], "certificate-authority-data": ca}}
+                ],
+                "users": [{"name": sa, "user": {"token": token}}],
+                "contexts": [{"name": sa, "context": {"cluster": "c", "user": sa}}],
+            }
+        )
+    )
+    return path
+
+
 def limited_kubeconfig(cluster: LocalCluster, namespace: str, path: Path) -> Path:
-    """A kubeconfig for a ServiceAccount that may read Deployments, ReplicaSets, Pods and
-    Events in `namespace`, and nothing else (Jobs are forbidden)."""
+    """A ServiceAccount that may read Deployments, ReplicaSets, Pods and Events in
+    `namespace`, and nothing else (Jobs are forbidden)."""
     rules = [
         {
             "apiGroups": ["apps"],
@@ -126,28 +152,7 @@ def limited_kubeconfig(cluster: LocalCluster, namespace: str, path: Path) -> Pat
         ],
         namespace,
     )
-    token = cluster.kubectl("create", "token", "limited", "-n", namespace).strip()
-    admin: dict[str, Any] = yaml.safe_load(cluster.kubeconfig.read_text())
-    server = admin["clusters"][0]["cluster"]
-    ca = (
-        server.get("certificate-authority-data")
-        or base64.b64encode(Path(server["certificate-authority"]).read_bytes()).decode()
-    )
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "limited",
-                "clusters": [
-                    {"name": "c", "cluster": {"server": server["server"], "certificate-authority-data": ca}}
-                ],
-                "users": [{"name": "limited", "user": {"token": token}}],
-                "contexts": [{"name": "limited", "context": {"cluster": "c", "user": "limited"}}],
-            }
-        )
-    )
-    return path
+    return sa_kubeconfig(cluster, namespace, "limited", path)
 
 
 async def test_forbidden_resource_fails_alone(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """The public library API (re-exported from `faro`)."""
 
 from faro.api.faro import Faro
+from faro.api.rbac import rbac_manifests
 
-__all__ = ["Faro"]
+__all__ = ["Faro", "rbac_manifests"]

@@ -147,7 +147,12 @@ class Engine:
     def _plan(self) -> list[WatchSpec]:
         events = self.discovery.by_kind("", "Event")
         crds = self.discovery.by_kind("apiextensions.k8s.io", "CustomResourceDefinition")
-        return plan(self.rules, self._child_types(), events, crds)
+        # CRDs are followed only when it matters: rules waiting for a CRD, `related: all`,
+        # or custom resources among the primaries (to stop cleanly when their CRD goes).
+        follow = (
+            bool(self.pending) or "all" in self.config.related or any(_custom(r.resource) for r in self.rules)
+        )
+        return plan(self.rules, self._child_types(), events, crds if follow else None)
 
     def _child_types(self) -> list[ResourceType]:
         related = self.config.related
@@ -321,6 +326,10 @@ class Engine:
             lag=self.lag,
             recent=list(self.recent),
         )
+
+
+def _custom(t: ResourceType) -> bool:
+    return "." in t.gvr.group and not t.gvr.group.endswith(_BUILTIN_GROUP_SUFFIXES)
 
 
 def _rx(p: str | None) -> re.Pattern[str] | None:

@@ -13,9 +13,10 @@ import sys
 from typing import Any
 
 import click
+import yaml
 
 from faro._version import __version__
-from faro.api import Faro
+from faro.api import Faro, rbac_manifests
 from faro.cli.logsetup import setup_logging
 from faro.config import (
     ConfigError,
@@ -232,6 +233,32 @@ async def _run(faro: Faro) -> int:
     n = len(faro.stories_closed)
     click.echo(f"faro: {n} stories closed, {len(written)} written to {faro.config.output_dir}", err=True)
     return 0
+
+
+@cli.command("rbac")
+@click.option("--resource", "-r", "resources", help="Resource(s), comma-separated (as for a capture)")
+@click.option("--name", help="Regex on the object name")
+@click.option(
+    "--namespace", "-n", default=None, help='Namespace(s): names, regexes, or "all" (default "default")'
+)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file")
+@click.option("--related", help='Extra child kinds, comma-separated, or "all"')
+@click.option("--include-logs/--no-include-logs", default=None, help="Grant pods/log (default true)")
+@click.option("--kubeconfig", help="kubeconfig used for discovery")
+@click.option("--context", help="kubeconfig context")
+@click.option("--service-account", default="faro", show_default=True, help="ServiceAccount name")
+@click.option("--sa-namespace", default="faro-system", show_default=True, help="ServiceAccount namespace")
+def rbac(**opts: Any) -> None:
+    """Print the least-privilege ServiceAccount, (Cluster)Role and binding for a capture."""
+    sa, sa_ns = opts.pop("service_account"), opts.pop("sa_namespace")
+    config = config_from_flags(opts)
+    try:
+        docs = asyncio.run(rbac_manifests(config, sa, sa_ns))
+    except (UnknownResourceError, KubeConfigError) as exc:
+        fail(str(exc))
+    except KubeError as exc:
+        fail(str(exc), 1)
+    click.echo(yaml.safe_dump_all(docs, sort_keys=False), nl=False)
 
 
 @cli.command("config-schema")

@@ -1,0 +1,19 @@
+"""RBAC for a configuration: resolve and plan its watches against the cluster, then
+derive the least-privilege manifests from that plan (see capture/rbac.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faro.capture import rbac
+from faro.capture.engine import Engine
+from faro.config import FaroConfig
+from faro.kube.client import KubeClient
+
+
+async def rbac_manifests(
+    config: FaroConfig, sa: str = "faro", sa_namespace: str = "faro-system"
+) -> list[dict[str, Any]]:
+    async with await KubeClient.connect(config.kubeconfig, config.context) as client:
+        specs = await Engine(config, client).resolve()
+    return rbac.manifests(specs, sa, sa_namespace, logs=config.include_logs)
