@@ -38,7 +38,7 @@ class FaroRun:
             settle=1.0,
             journal_every=config_journal_every,
         )
-        self._task: asyncio.Task[list[Story]] | None = None
+        self._task: asyncio.Task[None] | None = None
 
     def _on_closed(self, story: Story, path: Path | None) -> None:
         self.closed.append(story)

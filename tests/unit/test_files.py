@@ -85,5 +85,5 @@ def test_story_files_write_and_journal(tmp_path: Path) -> None:
     doc = orjson.loads(path.read_bytes())
     assert doc["metadata"]["faro_version"] == "1.0.0"
     assert [e["action"] for e in doc["events"]] == ["ADDED"]
-    assert files.written == [path]
+    assert path.exists() and story_path(tmp_path, story) == path
     assert files.journaled() == []  # the journal entry is removed once the story is written

@@ -60,7 +60,9 @@ class Faro:
         self._engine: Engine | None = None
         self._stop_requested = False
         self.files = StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
-        self.stories_closed: list[Story] = []
+        # Counts, not the stories: a long-running capture must not keep every story in memory.
+        self.closed_count = 0
+        self.written_count = 0
 
     @property
     def engine(self) -> Engine | None:
@@ -72,8 +74,9 @@ class Faro:
         if self._engine is not None:
             self._engine.stop()
 
-    async def run(self) -> list[Story]:
-        """Capture until stop() (or auto_shutdown_sec); returns the stories closed."""
+    async def run(self) -> None:
+        """Capture until stop() (or auto_shutdown_sec). Closed stories reach the
+        on_story_closed callback (and the output directory)."""
         client = await KubeClient.connect(
             self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
         )
@@ -112,10 +115,9 @@ class Faro:
             if jsonl is not None:
                 jsonl.close()
             await client.close()
-        return self.stories_closed
 
-    def run_sync(self) -> list[Story]:
-        return asyncio.run(self.run())
+    def run_sync(self) -> None:
+        asyncio.run(self.run())
 
     def _callbacks(self, jsonl: JsonlSink | None) -> Callbacks:
         def on_event(story: Story, ev: StoryEvent) -> None:
@@ -126,7 +128,8 @@ class Faro:
 
         def on_close(story: Story) -> None:
             path = self.files.write(story) if self.files is not None else None
-            self.stories_closed.append(story)
+            self.closed_count += 1
+            self.written_count += path is not None
             log.info(
                 "story closed: %s %s/%s episode %d (%s, %d events)%s",
                 story.resource_type,

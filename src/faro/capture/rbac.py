@@ -20,7 +20,9 @@ def _rules(specs: list[WatchSpec], logs: bool) -> list[dict[str, Any]]:
     by_group: dict[str, set[str]] = {}
     for s in specs:
         by_group.setdefault(s.key.resource.gvr.group, set()).add(s.key.resource.gvr.resource)
-    rules = [{"apiGroups": [g], "resources": sorted(rs), "verbs": list(READ)} for g, rs in sorted(by_group.items())]
+    rules = [
+        {"apiGroups": [g], "resources": sorted(rs), "verbs": list(READ)} for g, rs in sorted(by_group.items())
+    ]
     if logs and "pods" in by_group.get("", set()):
         rules.append({"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]})
     return rules

@@ -229,9 +229,8 @@ async def _run(faro: Faro) -> int:
         fail(f"the API server refused: {exc}", 1)
     except KubeError as exc:
         fail(str(exc), 1)
-    written = faro.files.written if faro.files is not None else []
-    n = len(faro.stories_closed)
-    click.echo(f"faro: {n} stories closed, {len(written)} written to {faro.config.output_dir}", err=True)
+    n, written = faro.closed_count, faro.written_count
+    click.echo(f"faro: {n} stories closed, {written} written to {faro.config.output_dir}", err=True)
     return 0
 
 

@@ -56,12 +56,10 @@ class StoryFiles:
         self.root = root
         self.journal_dir = root / ".journal"
         self.version = faro_version
-        self.written: list[Path] = []
 
     def write(self, story: Story) -> Path:
         path = story_path(self.root, story)
         write_atomic(path, dump(story.to_dict(self.version)))
-        self.written.append(path)
         self.journal_path(story).unlink(missing_ok=True)
         return path
 
