@@ -12,6 +12,7 @@ Streams take turns under --max-log-streams: extra ones wait (FIFO), never droppe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import logging
 import re
@@ -76,6 +77,7 @@ class _Stream:
     lines: int = 0
     tail: deque[StoryEvent] | None = None
     dropped: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def container_states(pod: dict[str, Any]) -> dict[str, tuple[str, int, str]]:
@@ -125,6 +127,7 @@ class LogManager:
             cur = self.streams.get(key)
             if cur is not None:
                 cur.cids.add(cid)
+                cur.wake.set()
                 if restarts > cur.inst.restart or deleted or state != "running":
                     del self.streams[key]
                     self._end(cur, previous=restarts > cur.inst.restart)
@@ -188,7 +191,7 @@ class LogManager:
         await self._final(st)
 
     async def _follow(self, st: _Stream) -> None:
-        backoff = Backoff(initial=0.5, cap=10)
+        backoff = Backoff(initial=0.25, cap=2)
         inst = st.inst
         while not st.ending:
             st.dedup.begin_replay()
@@ -202,7 +205,11 @@ class LogManager:
                 log.debug("log stream %s/%s/%s: %s", inst.namespace, inst.pod, inst.container, exc)
             if not st.ending:  # dropped while the container runs: resume from the last second seen
                 self.reconnects += 1
-                await asyncio.sleep(backoff.delay())
+                st.wake.clear()
+                # Back off, but any change of the pod (deletion starting, say) retries at once:
+                # the pod may be gone soon, and its log with it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(st.wake.wait(), backoff.delay())
 
     async def _final(self, st: _Stream) -> None:
         """One more read for what the stream missed (the dying instance's last words).

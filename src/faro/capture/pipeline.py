@@ -54,12 +54,15 @@ class Pipeline(Generic[T]):
         q = self._shards[shard]
         try:
             while True:
-                try:
-                    item = await asyncio.wait_for(q.get(), self._idle_after)
-                except TimeoutError:
-                    if q.empty():
-                        return
-                    continue
+                if q.empty():
+                    try:  # only an idle worker pays for a timer (wait_for makes a task and a handle)
+                        item = await asyncio.wait_for(q.get(), self._idle_after)
+                    except TimeoutError:
+                        if q.empty():
+                            return
+                        continue
+                else:
+                    item = q.get_nowait()
                 try:
                     await self._handler(item)
                     self.processed += 1

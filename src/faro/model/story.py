@@ -11,33 +11,73 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.timefmt import iso_ms, parse
 
 SCHEMA = "faro.story/v1"
 
 
+class Frozen:
+    """A story event as stored: its sort key and its JSON, already encoded.
+
+    Stories can hold tens of thousands of events for minutes. Kept as dicts, every one of
+    their objects would be tracked — and walked again and again — by CPython's cyclic GC,
+    which then dominates Faro's CPU time (docs/benchmarks.md). Bytes are not tracked, are
+    several times smaller, and are written out as they are (orjson.Fragment)."""
+
+    __slots__ = ("blob", "seq", "timestamp")
+
+    def __init__(self, ev: StoryEvent) -> None:
+        self.timestamp = ev.timestamp
+        self.seq = ev.seq
+        self.blob = orjson.dumps(ev.to_dict())
+
+    def thaw(self) -> StoryEvent:
+        return story_event_from_dict(orjson.loads(self.blob), self.seq)
+
+
 class EventBuffer:
     def __init__(self, cap: int) -> None:
         self.cap = max(cap, 2)
-        self.head: list[StoryEvent] = []
-        self.tail: deque[StoryEvent] = deque(maxlen=self.cap - self.cap // 2)
+        self.head: list[Frozen] = []
+        self.tail: deque[Frozen] = deque(maxlen=self.cap - self.cap // 2)
         self.dropped = 0
 
     def append(self, ev: StoryEvent) -> None:
+        item = Frozen(ev)
         if len(self.head) < self.cap // 2:
-            self.head.append(ev)
+            self.head.append(item)
             return
         if len(self.tail) == self.tail.maxlen:
             self.dropped += 1
-        self.tail.append(ev)
+        self.tail.append(item)
 
     def __len__(self) -> int:
         return len(self.head) + len(self.tail)
 
-    def all(self) -> list[StoryEvent]:
+    def frozen(self) -> list[Frozen]:
         """Chronological (stable: equal timestamps keep arrival order)."""
         return sorted([*self.head, *self.tail], key=lambda e: (e.timestamp, e.seq))
+
+    def all(self) -> list[StoryEvent]:
+        return [f.thaw() for f in self.frozen()]
+
+
+def story_event_from_dict(e: dict[str, Any], seq: int = 0) -> StoryEvent:
+    return StoryEvent(
+        correlation_id=e["correlation_id"],
+        timestamp=parse(e["timestamp"]) or 0.0,
+        event_type=EventType(e["event_type"]),
+        source_component=e["source_component"],
+        namespace=e["namespace"],
+        resource=e["resource"],
+        action=e["action"],
+        data=e["data"],
+        changes=e.get("changes"),
+        seq=seq,
+    )
 
 
 @dataclass
@@ -81,7 +121,15 @@ class Story:
             self.namespaces.add(ev.namespace)
         self.dirty = True
 
+    def to_json(self, faro_version: str, indent: bool = True) -> bytes:
+        """The story file's bytes; events are spliced in as already-encoded JSON."""
+        doc = self._document(faro_version, [orjson.Fragment(f.blob) for f in self.buffer.frozen()])
+        return orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"
+
     def to_dict(self, faro_version: str) -> dict[str, Any]:
+        return self._document(faro_version, [orjson.loads(f.blob) for f in self.buffer.frozen()])
+
+    def _document(self, faro_version: str, events: list[Any]) -> dict[str, Any]:
         truncated: dict[str, Any] = {}
         if self.buffer.dropped:
             truncated["events"] = {
@@ -115,7 +163,7 @@ class Story:
                 "truncated": truncated,
                 "faro_version": faro_version,
             },
-            "events": [e.to_dict() for e in self.buffer.all()],
+            "events": events,
         }
 
     @classmethod
@@ -135,17 +183,7 @@ class Story:
             Gap(g["resource"], g["reason"], parse(g["at"]) or 0.0, g.get("detail", "")) for g in m["gaps"]
         ]
         for e in doc["events"]:
-            ev = StoryEvent(
-                correlation_id=e["correlation_id"],
-                timestamp=parse(e["timestamp"]) or 0.0,
-                event_type=EventType(e["event_type"]),
-                source_component=e["source_component"],
-                namespace=e["namespace"],
-                resource=e["resource"],
-                action=e["action"],
-                data=e["data"],
-                changes=e.get("changes"),
-            )
+            ev = story_event_from_dict(e)
             story.add(ev)
             uid = (e["data"].get("metadata") or {}).get("uid")
             if uid and e["event_type"] in (EventType.RESOURCE_UPDATE, EventType.CORRELATED_EVENT):

@@ -45,10 +45,6 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def dump(doc: dict[str, Any]) -> bytes:
-    return orjson.dumps(doc, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n"
-
-
 class StoryFiles:
     """Writes closed stories, and journals open ones so a restarted Faro can resume them."""
 
@@ -59,7 +55,7 @@ class StoryFiles:
 
     def write(self, story: Story) -> Path:
         path = story_path(self.root, story)
-        write_atomic(path, dump(story.to_dict(self.version)))
+        write_atomic(path, story.to_json(self.version))
         self.journal_path(story).unlink(missing_ok=True)
         return path
 
@@ -67,7 +63,7 @@ class StoryFiles:
         return self.journal_dir / f"{story.correlation_id}.json"
 
     def journal(self, story: Story) -> None:
-        write_atomic(self.journal_path(story), orjson.dumps(story.to_dict(self.version)))
+        write_atomic(self.journal_path(story), story.to_json(self.version, indent=False))
         story.dirty = False
 
     def journaled(self) -> list[dict[str, Any]]:
