@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,13 @@ async def test_restarted_faro_resumes_open_stories_from_its_journal(
     }
     assert len(rs_names) == 2, "the first run's ReplicaSet and the second rollout's, in one story"
     assert not list(journal.glob("*.json"))
+    # Events listed again by the restarted Faro are not recorded twice
+    seen = [
+        (e["data"]["metadata"]["uid"], e["data"]["metadata"]["resourceVersion"])
+        for e in doc["events"]
+        if e["event_type"] == "K8S_EVENT"
+    ]
+    assert seen and len(seen) == len(set(seen))
 
 
 def sa_kubeconfig(cluster: LocalCluster, namespace: str, sa: str, path: Path) -> Path:
@@ -174,3 +182,34 @@ async def test_forbidden_resource_fails_alone(cluster: LocalCluster, namespace: 
     assert story.completion == "terminal"
     doc = load_story(story_path(tmp_path / "out", story))
     assert {"Deployment", "ReplicaSet", "Pod"} <= {e["resource"] for e in doc["events"]}
+
+
+async def test_exec_plugin_credentials(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    """kubeconfig `exec` auth (as cloud providers use), through kubernetes_asyncio."""
+    kc = await asyncio.to_thread(limited_kubeconfig, cluster, namespace, tmp_path / "token.yaml")
+    doc: dict[str, Any] = yaml.safe_load(kc.read_text())
+    token = doc["users"][0]["user"].pop("token")
+    plugin = tmp_path / "cred-plugin.sh"
+    calls = tmp_path / "calls"
+    cred = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "kind": "ExecCredential",
+        "status": {"token": token},
+    }
+    plugin.write_text(f"#!/bin/sh\necho call >> {calls}\ncat <<'EOF'\n{json.dumps(cred)}\nEOF\n")
+    plugin.chmod(0o755)
+    doc["users"][0]["user"]["exec"] = {
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "command": str(plugin),
+        "interactiveMode": "Never",
+    }
+    kc.write_text(yaml.safe_dump(doc))
+    run = FaroRun(
+        cluster, tmp_path / "out", [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
+    )
+    run.config.kubeconfig = str(kc)
+    async with run:
+        await cluster.aapply(deployment("via-exec", replicas=1), namespace)
+        story = await run.story_of("Deployment", "via-exec")
+    assert story.completion == "terminal"
+    assert calls.read_text().count("call") >= 1  # the plugin really provided the credential

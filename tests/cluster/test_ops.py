@@ -102,6 +102,10 @@ def test_sigterm_flushes_open_stories(cluster: LocalCluster, namespace: str, tmp
     assert len(files) == 1
     assert json.loads(files[0].read_text())["metadata"]["completion"] == "shutdown"
     assert "stopping, flushing open stories" in err
+    # --log-format json: one JSON object per line; lines about a story carry its correlation_id
+    records = [json.loads(ln) for ln in err.splitlines() if ln.startswith("{")]
+    closed = [r for r in records if r["msg"].startswith("story closed")]
+    assert closed and all(len(r["correlation_id"]) == 36 for r in closed)
 
 
 def test_second_signal_exits_at_once(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:

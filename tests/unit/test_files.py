@@ -87,3 +87,13 @@ def test_story_files_write_and_journal(tmp_path: Path) -> None:
     assert [e["action"] for e in doc["events"]] == ["ADDED"]
     assert path.exists() and story_path(tmp_path, story) == path
     assert files.journaled() == []  # the journal entry is removed once the story is written
+
+
+def test_a_story_file_from_an_earlier_run_is_never_overwritten(tmp_path: Path) -> None:
+    files = StoryFiles(tmp_path, "1.0.0")
+    first, again = _story(), _story()  # a restarted Faro numbers episodes from 1 again
+    p1 = files.write(first)
+    p2 = files.write(again)
+    assert p1 != p2 and p1.exists() and p2.exists()
+    assert p2.name.endswith("-2.json") and again.episode == 2
+    assert orjson.loads(p2.read_bytes())["metadata"]["episode"] == 2

@@ -16,7 +16,7 @@ from faro.capture.logs import LogManager
 from faro.capture.plan import CHILD, CRDS, EVENTS, PRIMARY
 from faro.capture.podlife import PodLifecycle
 from faro.capture.redact import strip_object
-from faro.capture.stories import StoryBook
+from faro.capture.stories import StoryBook, event_keys
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
 from faro.model.timefmt import parse
 
@@ -117,6 +117,8 @@ class Router:
         source = (obj.get("source") or {}).get("component") or obj.get("reportingComponent") or ""
         if not self.events.wants(obj.get("reason") or "", source):
             return
+        if not self.book.first_sight(cid, event_keys(obj)):
+            return  # the same Event again (a relist, a restarted Faro): already in the story
         self.book.add(
             cid,
             StoryEvent(

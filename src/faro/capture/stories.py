@@ -27,6 +27,18 @@ OnEvent = Callable[[Story, StoryEvent], None]
 OnClose = Callable[[Story], None]
 
 
+def event_keys(obj: dict[str, Any]) -> tuple[tuple[Any, ...], ...]:
+    """What makes two sightings of a Kubernetes Event the same: its resourceVersion, or its
+    count/series count at the same lastTimestamp."""
+    meta = obj.get("metadata") or {}
+    series = obj.get("series") or {}
+    uid = meta.get("uid")
+    return (
+        (uid, "rv", meta.get("resourceVersion")),
+        (uid, "count", obj.get("count"), series.get("count"), obj.get("lastTimestamp")),
+    )
+
+
 def _when(ev: WatchEvent) -> float:
     """When a change happened: observation time, except for objects that already existed
     when first seen (initial list, relist), whose creation time is the better answer."""
@@ -98,6 +110,13 @@ class StoryBook:
                 self.primaries[cid] = ev.data
             if uid and ev.event_type in (EventType.RESOURCE_UPDATE, EventType.CORRELATED_EVENT):
                 self._last[uid] = ev.data
+            if ev.event_type is EventType.K8S_EVENT:
+                d, series = ev.data, ev.data.get("series") or {}
+                m = d.get("metadata") or {}
+                story.seen_keys.add((m.get("uid"), "rv", m.get("resourceVersion")))
+                story.seen_keys.add(
+                    (m.get("uid"), "count", d.get("count"), series.get("count"), d.get("lastTimestamp"))
+                )
         story.gaps.append(
             Gap("faro", "restart", now, f"Faro was not watching since {iso_ms(story.last_activity)}")
         )
@@ -127,6 +146,16 @@ class StoryBook:
         if story is not None:
             self._member(story, ev, obj, EventType.CORRELATED_EVENT)
         return story
+
+    def first_sight(self, cid: str, keys: tuple[tuple[Any, ...], ...]) -> bool:
+        """True (and remembered) unless one of keys was already recorded in cid's open story."""
+        story = self.open.get(cid)
+        if story is None:
+            return True
+        if any(k in story.seen_keys for k in keys):
+            return False
+        story.seen_keys.update(keys)
+        return True
 
     def add(self, cid: str, ev: StoryEvent) -> Story | None:
         """Record an already-built story event (Kubernetes Events, logs, lifecycle).

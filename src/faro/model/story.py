@@ -100,6 +100,7 @@ class Story:
     deleted_at: float | None = None
     dirty: bool = True
     seq: int = 0
+    seen_keys: set[tuple[Any, ...]] = field(default_factory=set)  # Events already recorded
     buffer: EventBuffer = field(init=False)
 
     def __post_init__(self) -> None:

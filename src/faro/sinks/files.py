@@ -55,6 +55,11 @@ class StoryFiles:
 
     def write(self, story: Story) -> Path:
         path = story_path(self.root, story)
+        while path.exists():
+            # A story of this object from an earlier run: never overwrite it, take the next
+            # episode number (a restarted Faro does not know how many there were).
+            story.episode += 1
+            path = story_path(self.root, story)
         write_atomic(path, story.to_json(self.version))
         self.journal_path(story).unlink(missing_ok=True)
         return path
