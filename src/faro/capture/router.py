@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from faro.capture.correlate import Correlator
 from faro.capture.filters import PrimaryRule
@@ -64,11 +65,12 @@ class Router:
         if EVENTS in roles:
             self.k8s_event(ev)
             return
-        obj = strip_object(ev.obj, self.redact)
+        obj: dict[str, Any] | None = None  # stripped only if a story records it (most don't)
         released: list[WatchEvent] = []
         meta = ev.meta
         cids: list[str] = []
         if PRIMARY in roles and any(r.match(meta.get("namespace", ""), meta.get("name", "")) for r in rules):
+            obj = strip_object(ev.obj, self.redact)
             self.book.primary(ev, obj)
             released += self.correlator.bind_primary(ev.uid)
             cids.append(ev.uid)
@@ -76,7 +78,7 @@ class Router:
             cid, more = self.correlator.observe(ev)
             released += more
             if cid is not None and cid != ev.uid:
-                self.book.child(cid, ev, obj)
+                self.book.child(cid, ev, obj if obj is not None else strip_object(ev.obj, self.redact))
                 cids.append(cid)
         if cids and ev.resource.kind == "Pod":
             self._pod(cids, ev)
