@@ -102,6 +102,7 @@ async def test_secret_values_never_reach_disk(cluster: LocalCluster, namespace: 
     assert first["data"]["data"]["password"].startswith("<redacted")
 
 
+@pytest.mark.timeout(300)  # restarts the control plane / starts 200 pods: slow on a busy machine
 async def test_forced_relist_yields_gap_and_final_state(
     cluster: LocalCluster, namespace: str, tmp_path: Path
 ) -> None:

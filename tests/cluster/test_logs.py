@@ -6,6 +6,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from faro import ResourceRule
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
@@ -203,6 +205,7 @@ async def test_rollout_keeps_old_and_new_pods_logs(
         assert got.get(pod) == lines, pod  # every line each pod wrote, once, in order
 
 
+@pytest.mark.timeout(300)  # restarts the control plane / starts 200 pods: slow on a busy machine
 async def test_log_stream_cut_by_control_plane_restart(
     cluster: LocalCluster, namespace: str, tmp_path: Path
 ) -> None:
@@ -234,6 +237,7 @@ async def test_log_stream_cut_by_control_plane_restart(
     assert lines == written  # no gap, no duplicate
 
 
+@pytest.mark.timeout(300)  # restarts the control plane / starts 200 pods: slow on a busy machine
 async def test_200_streams_under_a_limit_of_50(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
     names = [f"p{i:03d}" for i in range(200)]
     for n in names:

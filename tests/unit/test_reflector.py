@@ -64,6 +64,7 @@ class Script:
 async def server(tmp_path: Path) -> AsyncIterator[tuple[list[Script], Path, list[Script]]]:
     holder: list[Script] = []
     app = web.Application()
+
     async def dispatch(request: web.Request) -> web.StreamResponse:
         return await holder[0].handle(request)
 

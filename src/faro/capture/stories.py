@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from faro.capture.diff import changes
 from faro.capture.lifecycle import terminal_state
 from faro.model.events import EventType, Gap, StoryEvent, WatchEvent, WatchType
@@ -59,8 +61,10 @@ class StoryBook:
     cap: int = 20_000
     open: dict[str, Story] = field(default_factory=dict)
     episodes: dict[str, int] = field(default_factory=dict)
-    primaries: dict[str, dict[str, Any]] = field(default_factory=dict)  # uid -> last stripped object
-    _last: dict[str, dict[str, Any]] = field(default_factory=dict)  # member uid -> last object
+    # Last states are kept encoded: bytes are invisible to the cyclic GC and several times
+    # smaller than the dicts they came from (docs/benchmarks.md, "Where Faro's time goes").
+    primaries: dict[str, bytes] = field(default_factory=dict)  # primary uid -> last stripped object
+    _last: dict[str, bytes] = field(default_factory=dict)  # member uid -> last stripped object
     _orphans: dict[str, deque[StoryEvent]] = field(default_factory=dict)  # log lines between episodes
 
     def story_for(self, cid: str, now: float) -> Story | None:
@@ -68,9 +72,10 @@ class StoryBook:
         story = self.open.get(cid)
         if story is not None:
             return story
-        primary = self.primaries.get(cid)
-        if primary is None:
+        blob = self.primaries.get(cid)
+        if blob is None:
             return None
+        primary = orjson.loads(blob)
         story = self._new(cid, primary, now)
         snapshot = self._event(story, primary, EventType.RESOURCE_UPDATE, "snapshot", now)
         self._record(story, snapshot)
@@ -107,9 +112,9 @@ class StoryBook:
         for ev in story.buffer.all():
             uid = (ev.data.get("metadata") or {}).get("uid")
             if ev.event_type is EventType.RESOURCE_UPDATE and ev.action != "delete":
-                self.primaries[cid] = ev.data
+                self.primaries[cid] = orjson.dumps(ev.data)
             if uid and ev.event_type in (EventType.RESOURCE_UPDATE, EventType.CORRELATED_EVENT):
-                self._last[uid] = ev.data
+                self._last[uid] = orjson.dumps(ev.data)
             if ev.event_type is EventType.K8S_EVENT:
                 d, series = ev.data, ev.data.get("series") or {}
                 m = d.get("metadata") or {}
@@ -125,11 +130,12 @@ class StoryBook:
     def primary(self, ev: WatchEvent, obj: dict[str, Any]) -> Story:
         """Record a change of a primary (obj is already stripped/redacted)."""
         cid = ev.uid
-        self.primaries[cid] = obj
+        blob = orjson.dumps(obj)
+        self.primaries[cid] = blob
         story = self.open.get(cid)
         if story is None:
             story = self._new(cid, obj, ev.observed_at)
-        self._member(story, ev, obj, EventType.RESOURCE_UPDATE)
+        self._member(story, ev, obj, EventType.RESOURCE_UPDATE, blob)
         if ev.type is WatchType.DELETED:
             story.deleted_at = ev.observed_at
             self.primaries.pop(cid, None)
@@ -172,8 +178,11 @@ class StoryBook:
             self._record(story, ev)
         return story
 
-    def _member(self, story: Story, ev: WatchEvent, obj: dict[str, Any], etype: EventType) -> None:
+    def _member(
+        self, story: Story, ev: WatchEvent, obj: dict[str, Any], etype: EventType, blob: bytes | None = None
+    ) -> None:
         uid = ev.uid
+        blob = blob if blob is not None else orjson.dumps(obj)
         if ev.gap is not None and ev.gap not in story.gaps:
             story.gaps.append(ev.gap)
         story.members.add(uid)
@@ -181,8 +190,10 @@ class StoryBook:
         action = _ACTIONS[ev.type]
         se = self._event(story, obj, etype, action, _when(ev))
         if ev.type is WatchType.MODIFIED and old is not None:
-            se.changes = changes(old, obj)
+            se.changes = changes(orjson.loads(old), obj)
+        se.data_json = blob
         if ev.synthetic:
+            se.data_json = None
             se.data = {
                 **obj,
                 "faro": {
@@ -193,7 +204,7 @@ class StoryBook:
         if ev.type is WatchType.DELETED:
             self._last.pop(uid, None)
         else:
-            self._last[uid] = obj
+            self._last[uid] = blob
         self._record(story, se)
 
     def _event(

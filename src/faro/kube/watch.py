@@ -20,7 +20,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiohttp
 import orjson
@@ -56,8 +56,10 @@ class WatchStats:
     last_error: str = ""
 
 
-@dataclass
-class _Known:
+class _Known(NamedTuple):
+    """What a reflector remembers per object: enough to diff a relist. A tuple of strings,
+    so the cyclic GC untracks it (a dataclass per object would be walked forever)."""
+
     rv: str
     name: str
     namespace: str

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from faro.model.refs import ResourceType
 from faro.model.timefmt import iso_ms
 
@@ -77,6 +79,15 @@ class StoryEvent:
     data: dict[str, Any]
     changes: list[dict[str, Any]] | None = None
     seq: int = field(default=0, compare=False)
+    # `data`, already encoded (the same bytes a story keeps for diffs): encoding splices it in.
+    data_json: bytes | None = field(default=None, compare=False, repr=False)
+
+    def encode(self) -> bytes:
+        """This event as JSON, reusing data_json when present."""
+        d = self.to_dict()
+        if self.data_json is not None:
+            d["data"] = orjson.Fragment(self.data_json)
+        return orjson.dumps(d)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

@@ -32,7 +32,7 @@ class Frozen:
     def __init__(self, ev: StoryEvent) -> None:
         self.timestamp = ev.timestamp
         self.seq = ev.seq
-        self.blob = orjson.dumps(ev.to_dict())
+        self.blob = ev.encode()
 
     def thaw(self) -> StoryEvent:
         return story_event_from_dict(orjson.loads(self.blob), self.seq)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sys
 from typing import IO
 
-import orjson
-
 from faro.model.events import StoryEvent
 
 
@@ -16,7 +14,7 @@ class JsonlSink:
         self._out: IO[bytes] = open(target, "ab") if self._own else sys.stdout.buffer  # noqa: SIM115
 
     def write(self, ev: StoryEvent) -> None:
-        self._out.write(orjson.dumps(ev.to_dict()) + b"\n")
+        self._out.write(ev.encode() + b"\n")
 
     def flush(self) -> None:
         self._out.flush()
