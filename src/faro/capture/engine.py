@@ -17,14 +17,15 @@ import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from faro.capture.correlate import Correlator
 from faro.capture.filters import PrimaryRule
 from faro.capture.logs import LogFilters, LogManager
 from faro.capture.pipeline import Pipeline
-from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, EVENTS, PRIMARY, WatchKey, WatchSpec, plan
+from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, WatchKey, WatchSpec, plan
 from faro.capture.router import EventFilters, Item, Router
+from faro.capture.snapshot import snapshot
+from faro.capture.startup import wait_settled, waves
 from faro.capture.stories import StoryBook
 from faro.config import FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
@@ -32,7 +33,7 @@ from faro.kube.discovery import Discovery, UnknownResourceError
 from faro.kube.watch import Reflector
 from faro.model.events import Gap, StoryEvent, WatchEvent
 from faro.model.refs import ResourceType
-from faro.model.status import Histogram, Status, StoryDigest, WatchStatus
+from faro.model.status import Histogram, Status, StoryDigest
 from faro.model.story import Story
 from faro.model.timefmt import now
 
@@ -111,7 +112,7 @@ class Engine:
         self.running: dict[WatchKey, _Running] = {}
         self._crd_changed = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
-        self._pipe: Pipeline[Item] | None = None
+        self.pipeline: Pipeline[Item] | None = None
         self.started_at = now()
         self.processed: dict[str, int] = {}
         self.closed_by: dict[str, int] = {}
@@ -178,14 +179,14 @@ class Engine:
         pipe: Pipeline[Item] = Pipeline(
             self.handle, max_workers=self.config.workers, capacity=self.config.buffer_size
         )
-        self._pipe = pipe
+        self.pipeline = pipe
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
                 tg.create_task(self._ticker(), name="faro-ticker")
-                for wave in _waves(specs):
+                for wave in waves(specs):
                     started = [self._start(spec) for spec in wave]
-                    await _wait_synced(started, self._stop, timeout=30)
+                    await wait_settled(started, self._stop, timeout=30)
                 tg.create_task(self._follow_crds(), name="faro-crds")
                 self.ready.set()
                 self.callbacks.on_ready()
@@ -203,8 +204,8 @@ class Engine:
         self.book.close_all("shutdown", now())
 
     def _start(self, spec: WatchSpec) -> Reflector:
-        assert self._tg is not None and self._pipe is not None
-        pipe = self._pipe
+        assert self._tg is not None and self.pipeline is not None
+        pipe = self.pipeline
 
         async def emit(ev: WatchEvent) -> None:
             if CRDS in spec.roles:
@@ -291,41 +292,7 @@ class Engine:
 
     def status(self) -> Status:
         """A snapshot for metrics, health, readiness and the status view."""
-        logs = self.logs
-        return Status(
-            started_at=self.started_at,
-            now=now(),
-            ready=self.ready.is_set(),
-            watches=[
-                WatchStatus(
-                    r.resource.type_name,
-                    r.namespace or "",
-                    r.synced.is_set(),
-                    r.stats.lists,
-                    r.stats.watches,
-                    r.stats.relists,
-                    r.stats.gone,
-                    r.stats.reconnects,
-                    r.stats.events,
-                    dict(r.stats.errors),
-                    r.stats.last_error,
-                )
-                for r in self.reflectors
-            ],
-            open_stories=len(self.book.open),
-            stories_closed=dict(self.closed_by),
-            events_processed=dict(self.processed),
-            workers=self._pipe.active_workers if self._pipe else 0,
-            queue_depth=self._pipe.depth if self._pipe else 0,
-            log_streams_active=logs.active if logs else 0,
-            log_streams_waiting=logs.waiting if logs else 0,
-            log_lines=logs.lines if logs else 0,
-            log_lines_dropped=logs.dropped if logs else 0,
-            gaps=dict(self.gap_counts),
-            held_expired=self.correlator.expired,
-            lag=self.lag,
-            recent=list(self.recent),
-        )
+        return snapshot(self)
 
 
 def _custom(t: ResourceType) -> bool:
@@ -342,37 +309,3 @@ def _rxb(p: str | None) -> re.Pattern[bytes] | None:
 
 class _Stopped(Exception):
     """Raised inside the TaskGroup to cancel every reflector at once on stop()."""
-
-
-def _waves(specs: list[WatchSpec]) -> list[list[WatchSpec]]:
-    def rank(s: WatchSpec) -> int:
-        if PRIMARY in s.roles:
-            return 0
-        if EVENTS in s.roles or CRDS in s.roles:
-            return 3
-        return 2 if s.key.resource.kind == "Pod" else 1
-
-    waves: dict[int, list[WatchSpec]] = {}
-    for s in specs:
-        waves.setdefault(rank(s), []).append(s)
-    return [waves[k] for k in sorted(waves)]
-
-
-async def _wait_synced(reflectors: list[Reflector], stop: asyncio.Event, timeout: float) -> None:
-    waits = [asyncio.create_task(r.settled.wait()) for r in reflectors]
-    if not waits:
-        return
-    stopping = asyncio.create_task(stop.wait())
-    pending: set[asyncio.Task[Any]] = set(waits)
-    try:
-        async with asyncio.timeout(timeout):
-            while pending and not stop.is_set():
-                _, pending = await asyncio.wait(pending | {stopping}, return_when=asyncio.FIRST_COMPLETED)
-                pending.discard(stopping)
-    except TimeoutError:
-        pass
-    for t in [*waits, stopping]:
-        t.cancel()
-    for r in reflectors:
-        if not r.synced.is_set():
-            log.warning("watch %s not synced after %ss: %s", r.name, timeout, r.stats.last_error or "slow")

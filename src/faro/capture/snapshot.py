@@ -1,0 +1,49 @@
+"""The engine's state as a Status snapshot (model/status.py) for the operations layer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from faro.model.status import Status, WatchStatus
+from faro.model.timefmt import now
+
+if TYPE_CHECKING:
+    from faro.capture.engine import Engine
+
+
+def snapshot(engine: Engine) -> Status:
+    logs = engine.logs
+    return Status(
+        started_at=engine.started_at,
+        now=now(),
+        ready=engine.ready.is_set(),
+        watches=[
+            WatchStatus(
+                r.resource.type_name,
+                r.namespace or "",
+                r.synced.is_set(),
+                r.stats.lists,
+                r.stats.watches,
+                r.stats.relists,
+                r.stats.gone,
+                r.stats.reconnects,
+                r.stats.events,
+                dict(r.stats.errors),
+                r.stats.last_error,
+            )
+            for r in engine.reflectors
+        ],
+        open_stories=len(engine.book.open),
+        stories_closed=dict(engine.closed_by),
+        events_processed=dict(engine.processed),
+        workers=engine.pipeline.active_workers if engine.pipeline else 0,
+        queue_depth=engine.pipeline.depth if engine.pipeline else 0,
+        log_streams_active=logs.active if logs else 0,
+        log_streams_waiting=logs.waiting if logs else 0,
+        log_lines=logs.lines if logs else 0,
+        log_lines_dropped=logs.dropped if logs else 0,
+        gaps=dict(engine.gap_counts),
+        held_expired=engine.correlator.expired,
+        lag=engine.lag,
+        recent=list(engine.recent),
+    )
