@@ -7,15 +7,15 @@ request, first is when the first event was counted and last when the n-th was. e
 (n-1)/(last-first), the same definition as for the client-go informer and kubectl.
 
 - faro: the public `faro.Faro` with resources v1/Pod in every namespace (pattern ".*"),
-  json_export=False and include_logs=False (the replay server serves no logs), against a
+  json_export=False, include_logs=False (the replay server serves no logs) and
+  metrics_port=0 (no metrics server to bind), against a
   kubeconfig pointing at the replay server. Every watch event goes through Faro's reflector
   (raw lines, orjson), the pipeline (bounded queue, per-UID workers), the router (strip and
   redact, primary filter, owner graph, pod lifecycle, Event correlation) and the story
-  buffers. Counted: events *handled* by the pipeline (`engine._pipe.processed`, polled
+  buffers. Counted: events *handled* by the pipeline (`engine.pipeline.processed`, polled
   every 2 ms), not merely read. It also reports the time spent in the cyclic GC and how
-  many story events the open and closed stories hold at the end. Two diagnostic switches
-  (not Faro configurations): --gc-threshold raises CPython's gen-0 GC threshold, and
-  --drop-closed empties the public list `Faro.stories_closed` as it fills.
+  many story events Faro still holds at the end. A diagnostic switch (not a Faro
+  configuration), --gc-threshold, raises CPython's gen-0 GC threshold first.
 - raw: the floor Faro's design aims at (DESIGN.md, "Hot path"): aiohttp, iterate chunks,
   split on b"\\n", orjson.loads each line; nothing else. With several resources, one stream
   each, concurrently on one event loop.
@@ -99,9 +99,7 @@ async def run_raw(server: str, resources: list[str], n: int) -> None:
             t.cancel()
 
 
-async def run_faro(
-    kubeconfig: str, n: int, gc_threshold: int | None = None, drop_closed: bool = False
-) -> None:
+async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> None:
     from faro import Faro  # imported here: the raw consumer must not pay for it
     from faro.config import FaroConfig, ResourceRule
 
@@ -111,6 +109,7 @@ async def run_faro(
         include_logs=False,
         kubeconfig=kubeconfig,
         correlation_timeout=3600,
+        metrics_port=0,
     )
     if gc_threshold:  # diagnostic only: how much of Faro's time is the cyclic GC?
         gc.set_threshold(gc_threshold, 50, 1000)
@@ -120,17 +119,14 @@ async def run_faro(
     task = asyncio.create_task(faro.run())
     first = 0.0
     deadline = time.monotonic() + TIMEOUT
-    processed = dropped = 0
+    processed = 0
     while processed < n:
         await asyncio.sleep(0.002)
         if task.done():
             task.result()
             raise SystemExit("faro stopped before handling every event")
-        pipe: Any = getattr(faro.engine, "_pipe", None)
+        pipe: Any = getattr(faro.engine, "pipeline", None)
         processed = pipe.processed if pipe is not None else 0
-        if drop_closed and faro.stories_closed:  # diagnostic: what does that list cost?
-            dropped += len(faro.stories_closed)
-            faro.stories_closed.clear()
         if processed and not first:
             first = time.time()
         if time.monotonic() > deadline:
@@ -139,7 +135,9 @@ async def run_faro(
     last = time.time()
     engine: Any = faro.engine
     open_stories = list(engine.book.open.values()) if engine is not None else []
-    retained = sum(s.event_count for s in [*open_stories, *faro.stories_closed])
+    kept = list(getattr(faro, "stories_closed", []))  # older Faro kept every closed story here
+    closed = getattr(faro, "closed_count", len(kept))
+    retained = sum(s.event_count for s in [*open_stories, *kept])
     done(
         processed,
         start,
@@ -148,8 +146,8 @@ async def run_faro(
         gc_seconds=[round(x, 3) for x in gc_clock.seconds],
         gc_collections=gc_clock.collections,
         stories_open=len(open_stories),
-        stories_closed=len(faro.stories_closed),
-        stories_dropped=dropped,
+        stories_closed=closed,
+        closed_stories_kept=len(kept),
         story_events_retained=retained,
     )
 
@@ -163,12 +161,11 @@ def main() -> None:
     ap.add_argument("--resources", default="pods")
     ap.add_argument("--profile", help="write a pyinstrument session (JSON) here")
     ap.add_argument("--gc-threshold", type=int, help="faro: gc.set_threshold(N, 50, 1000) first (diagnostic)")
-    ap.add_argument("--drop-closed", action="store_true", help="faro: empty Faro.stories_closed (diagnostic)")
     args = ap.parse_args()
     if args.consumer == "raw":
         coro = run_raw(args.server, args.resources.split(","), args.n)
     else:
-        coro = run_faro(args.kubeconfig, args.n, args.gc_threshold, args.drop_closed)
+        coro = run_faro(args.kubeconfig, args.n, args.gc_threshold)
     if args.profile:
         from pyinstrument import Profiler
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+GC = "CPython cyclic GC (gc_collect_main)"
+
 METHOD = """\
 - **Recording** (`benchmarks/record.py`, real): 8 Deployments x 15 replicas in a namespace
-  `bench-rec` of the local KWOK cluster; pods have 2 containers (3 with an envoy sidecar),
-  8 labels, 4-5 annotations, an ownerReference, and the managedFields the controller-manager
+  `bench-rec` of the local KWOK cluster; pods have 2 containers (3 of the 8 apps add an envoy
+  sidecar), 6 labels, 4-7 annotations, an ownerReference, and the managedFields the controller-manager
   and the fake kubelet write. They are scheduled, started, annotated twice, rolled out (every
   pod replaced, graceful deletion) and deleted, while the raw watch lines of the namespace's
   pods and core/v1 Events are recorded as the apiserver sent them. The namespace is deleted.
@@ -42,11 +44,13 @@ METHOD = """\
   `wait4()` on the consumer process (for kubectl: kubectl alone). Each run measures every
   consumer back to back against one server, in an order rotated per run; ratios are taken
   within a run, then the median over runs.
-- **Lag** (`benchmarks/lag.py`): a driver process PATCHes an annotation with a unique sequence
-  number on 50 ConfigMaps in `bench-lag`, open loop at the target rate (at most 256 writes in
-  flight), for the stated seconds per rate; Faro (library, its own process, those ConfigMaps
-  as primaries) records when each number reaches `on_event`. lag = that time - the driver's
-  PATCH completion time, same clock. The namespace is deleted afterwards.
+- **Lag** (`benchmarks/lag.py`, `lagproc.py`): a driver process PATCHes an annotation with a
+  unique sequence number on 50 ConfigMaps in `bench-lag`, open loop at the target rate (at
+  most 256 writes in flight), for the stated seconds per rate; Faro (library, its own
+  process, those ConfigMaps as primaries) records when each number reaches `on_event`, and a
+  bare control watch (aiohttp + orjson, its own process) records when it comes off the wire.
+  lag = receipt time - the driver's PATCH completion time, same clock. The namespace is
+  deleted afterwards.
 - **Profile** (`benchmarks/hotspots.py`): py-spy with native frames on the Faro consumer
   (pods scenario), so time in CPython's cyclic GC and in orjson shows as such.
 - The machine is shared: another engineer's test suite was running on the same 2 cores and
@@ -82,20 +86,21 @@ def discussion(res: dict[str, Any]) -> list[str]:
         f">= 0.6x raw is {'met' if met_raw else 'not met'}"
         + ("." if met_raw else f" by a wide margin: 0.6x raw would be {0.6 * raw:,.0f} events/s.")
     )
-    fr, dc = _rows(res, "pods", "faro"), _rows(res, "pods", "faro-dropclosed")
+    fr = _rows(res, "pods", "faro")
     if fr and "gc_seconds" in fr[0]["extra"]:
         gc_share = med([sum(r["extra"]["gc_seconds"]) / r["seconds"] for r in fr])
         full = med([r["extra"]["gc_collections"][2] for r in fr])
         out.append("")
         out.append(
-            f"**The cyclic GC is most of it.** In the timed runs Faro spent {100 * gc_share:.0f}% of its "
+            f"**The cyclic GC.** In the timed runs Faro spent {100 * gc_share:.0f}% of its "
             f"wall time in CPython's cyclic garbage collector (median; {full:.0f} full collections per "
-            f"run, measured with `gc.callbacks`). Every object Faro puts into a story stays alive at "
-            f"least until the story closes, so it survives the young generations, is promoted, and each "
-            f"full collection walks an ever larger heap. The diagnostic run with the gen-0 threshold "
+            f"run, measured with `gc.callbacks`). Parsed objects that Faro keeps alive across many "
+            f"events (the last state of every object, kept for diffs; story contents unless they are "
+            f"stored as bytes) survive the young generations, and every full collection walks all of "
+            f"them again. The diagnostic run with the gen-0 threshold "
             f"raised to 100k reached {faro_gc:,.0f} events/s ({faro_gc / inf:.2f}x informer, "
-            f"{faro_gc / raw:.2f}x raw): GC pressure alone explains "
-            f"{'the whole' if faro_gc >= inf else 'part of the'} gap to the informer, not the gap to raw."
+            f"{faro_gc / raw:.2f}x raw): the GC costs Faro about {100 * (1 - faro / faro_gc):.0f}% of its "
+            f"throughput here, and even without it Faro stays far from the raw loop."
         )
     if fr and "story_events_retained" in fr[0]["extra"]:
         x = fr[0]["extra"]
@@ -104,8 +109,8 @@ def discussion(res: dict[str, Any]) -> list[str]:
         sizes = (res.get("profile") or {}).get("object_bytes")
         size_txt = (
             f"A recorded pod of {sizes['json'] / 1024:.1f} KB of JSON takes {sizes['parsed'] / 1024:.0f} KB "
-            f"of Python heap once parsed and {sizes['stripped'] / 1024:.0f} KB as a story keeps it "
-            f"(managedFields dropped; tracemalloc). "
+            f"of Python heap once parsed and {sizes['stripped'] / 1024:.0f} KB once stripped of its "
+            f"managedFields, the form Faro keeps as an object's last state (tracemalloc). "
             if sizes
             else ""
         )
@@ -117,33 +122,21 @@ def discussion(res: dict[str, Any]) -> list[str]:
             f"yields more than one story event (the update, plus its lifecycle transitions). {size_txt}"
             f"The informer keeps only the current object of each live pod."
         )
-        if x["stories_closed"] and dc:
-            d_rate = med([r["events_per_s"] for r in dc])
-            d_rss = med([r["rss_mb"] for r in dc])
-            d_gc = med([sum(r["extra"]["gc_seconds"]) / r["seconds"] for r in dc])
+        if x.get("closed_stories_kept"):
             out.append("")
             out.append(
-                f"**`Faro.stories_closed` never forgets.** `Faro.run()`'s `on_close` (src/faro/api/faro.py) "
-                f"appends every closed story, with all its events, to `self.stories_closed`, a list that is "
-                f"never trimmed (the CLI only reads its length): memory grows for the life of a capture even "
-                f"though each story is closed and written. Here {x['stories_closed']:,} closed stories were "
-                f"still held at the end of a run. The diagnostic run that empties the list as it fills "
-                f"peaked at {d_rss:,.0f} MB instead of {rss:,.0f} MB, at {d_rate:,.0f} events/s, still "
-                f"spending {100 * d_gc:.0f}% of its time in the GC: the leak is a memory problem, the GC "
-                f"cost comes from holding parsed objects in open stories at all."
+                f"**Closed stories are kept.** {x['closed_stories_kept']:,} closed stories, with their "
+                "events, were still referenced by `Faro.stories_closed` at the end of a run: memory grows "
+                "for the life of a capture even though each story is closed and written."
             )
     prof = res.get("profile")
     if prof:
         out.append("")
         out.append(
-            "**Beyond the GC** (self time, same profile): orjson parsing "
-            f"{_pct(prof, '> orjson'):.1f}%, the update diff `diff._walk` {_pct(prof, '_walk'):.1f}%, "
-            f"the pipeline loop `Pipeline._work` {_pct(prof, 'Pipeline._work'):.1f}% plus `asyncio.wait_for` "
-            f"{_pct(prof, 'wait_for'):.1f}% (on Python 3.11 `wait_for(q.get(), idle)` creates a Task and a "
-            f"timer for every item; source observation), pod lifecycle "
-            f"{_pct(prof, 'PodLifecycle'):.1f}%, redaction (`redact.py`) {_pct(prof, 'redact.py'):.1f}%. "
-            "orjson itself is fast (the raw loop runs the same `orjson.loads` on the same lines); inside "
-            "Faro its calls are slower because they allocate into an ever larger heap."
+            "**Beyond the GC** (self time, same profile; the largest other costs): "
+            + ", ".join(f"`{r['function']}` {r['pct']:.1f}%" for r in prof["self"][:9] if r["function"] != GC)
+            + ". orjson itself is fast (the raw loop runs the same `orjson.loads` on the same lines); "
+            "inside Faro its calls cost more because they allocate into a larger, GC-managed heap."
         )
     p_inf = _rows(res, "pods", "informer")
     out.append("")
@@ -161,6 +154,7 @@ def discussion(res: dict[str, Any]) -> list[str]:
     at500 = [s for s in lag if s["rate"] == 500]
     if at500:
         p99 = med([s["p99_ms"] for s in at500])
+        own = [s["own_p99_ms"] for s in lag if "own_p99_ms" in s]
         out.append("")
         rates = sorted({s["rate"] for s in lag})
         achieved = ", ".join(
@@ -172,10 +166,18 @@ def discussion(res: dict[str, Any]) -> list[str]:
             f"(target -> achieved): {achieved}. Where the achieved rate is below the target, the "
             "apiserver and etcd on 2 shared cores are the limit, not the driver: it keeps up to 256 writes "
             f"in flight, used at most {100 * max(s.get('driver_cpu_share', 0) for s in lag):.0f}% of a core, "
-            "and the PATCH latency column shows the apiserver's queue. The lag then includes Faro "
-            "competing with the control plane for the same 2 cores. "
-            "Lag can be near zero or slightly negative at low rates: the watch event may reach Faro "
-            "before the PATCH response reaches the driver."
+            "and the PATCH latency column shows the apiserver's queue. "
+            + (
+                f"The control watcher shows how much of the lag is the apiserver's: Faro's own share (its "
+                f"on_event time minus the bare watch's receipt of the same write) had a median p50 of "
+                f"{med([s['own_p50_ms'] for s in lag]):.1f} ms and p99 between {min(own):.0f} and "
+                f"{max(own):.0f} ms across rates and runs; its p99 is Faro competing with the control "
+                "plane (and the driver) for the same 2 cores. "
+                if own
+                else ""
+            )
+            + "Lag can be near zero at low rates: the watch event may reach Faro about when the PATCH "
+            "response reaches the driver."
         )
     out += ["", "**Caveats.** " + CAVEATS]
     return out

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import hashlib
 import json
 import re
 import shutil
@@ -90,6 +91,14 @@ def analyse(raw: Path, top: int = 15) -> dict[str, Any]:
         }
     )
     return {"samples": total, "self": pct(self_t, top), "inclusive": pct(faro_incl, top + 5)}
+
+
+def source_digest(root: Path) -> str:
+    """A digest of a Faro source tree (its .py files), naming the version measured."""
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def object_sizes(sample: Path, n: int = 100_000) -> dict[str, float]:

@@ -10,10 +10,9 @@ time come from wait4(). Consumers: Faro end to end and raw aiohttp+orjson
 
 Scenarios: "pods" (the pods stream, all four consumers) and "pods+events" (pods and core/v1
 Events as two watches; kubectl cannot watch two types in one command, so it sits out). In
-"pods", two diagnostic consumers (not configurations Faro ships) say where Faro's time and
-memory go: "faro-gc" raises CPython's gen-0 GC threshold (gc.set_threshold(100000, 50,
-1000)); "faro-dropclosed" empties `Faro.stories_closed`, which otherwise keeps every closed
-story with its events.
+"pods", a diagnostic fifth consumer (not a configuration Faro ships) shows the cyclic GC's
+share of Faro's time: "faro-gc" raises CPython's gen-0 GC threshold first
+(gc.set_threshold(100000, 50, 1000)).
 
 Usage: python benchmarks/ingest.py [--runs 3] [--scenario pods|pods+events|all]  (prints JSON)
 """
@@ -40,7 +39,7 @@ PY = sys.executable
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KUBECTL_WATCH = ["get", "pods", "-A", "--watch", "-o", "json"]
 SCENARIOS = {
-    "pods": ["faro", "informer", "kubectl", "raw", "faro-gc", "faro-dropclosed"],
+    "pods": ["faro", "informer", "kubectl", "raw", "faro-gc"],
     "pods+events": ["faro", "informer", "raw"],
 }
 GC_THRESHOLD = 100_000  # faro-gc: gen-0 threshold raised, a diagnostic of the GC's share
@@ -106,7 +105,7 @@ def _command(consumer: str, replay: Replay, resources: str, n: int) -> list[str]
     if consumer == "kubectl":
         cache = str(SCRATCH / "kubectl-cache")
         return [KUBECTL, "--kubeconfig", kc, "--cache-dir", cache, *KUBECTL_WATCH]
-    gc = {"faro-gc": ["--gc-threshold", str(GC_THRESHOLD)], "faro-dropclosed": ["--drop-closed"]}
+    gc = {"faro-gc": ["--gc-threshold", str(GC_THRESHOLD)]}
     py = consumer.split("-")[0]
     args = [
         "--server",

@@ -48,7 +48,9 @@ def _spawn(command: str, out: Path) -> subprocess.Popen[str]:
 def _drive(rate: int, seconds: float, first_seq: int) -> dict[str, Any]:
     cmd = [sys.executable, str(PROC), "drive", "--rate", str(rate), "--seconds", str(seconds)]
     cmd += ["--first-seq", str(first_seq)]
-    p = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=seconds * 4 + 60)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 60)
+    if p.returncode != 0:
+        raise RuntimeError(f"driver at {rate}/s failed: {p.stderr.strip().splitlines()[-1:]}")
     return json.loads(p.stdout)  # type: ignore[no-any-return]
 
 

@@ -83,6 +83,7 @@ async def watch(out: Path) -> None:
         json_export=False,
         include_logs=False,
         correlation_timeout=3600,
+        metrics_port=0,
     )
     faro = Faro(config, on_event=on_event, on_ready=lambda: print("ready", flush=True))
     task = asyncio.create_task(faro.run())
@@ -129,15 +130,22 @@ async def rawwatch(out: Path) -> None:
 
 
 async def setup(session: aiohttp.ClientSession, server: str) -> None:
-    for _ in range(120):  # a namespace still terminating from the last run must go first
-        async with session.get(f"{server}/api/v1/namespaces/{NS}") as r:
-            ns = await r.json() if r.status == 200 else None
-        if ns is not None and not ns["metadata"].get("deletionTimestamp"):
-            break
-        if ns is None:
-            async with session.post(f"{server}/api/v1/namespaces", json={"metadata": {"name": NS}}) as r:
-                if r.status not in (201, 409):
-                    raise RuntimeError(f"create namespace: {r.status} {await r.text()}")
+    """Namespace and ConfigMaps; waits out a namespace still terminating from the last run and
+    an apiserver that is restarting (the test suite sharing the cluster restarts it)."""
+    for _ in range(120):
+        try:
+            async with session.get(f"{server}/api/v1/namespaces/{NS}") as r:
+                ns = await r.json() if r.status == 200 else None
+                if r.status not in (200, 404):
+                    raise aiohttp.ClientError(f"status {r.status}")
+            if ns is not None and not ns["metadata"].get("deletionTimestamp"):
+                break
+            if ns is None:
+                async with session.post(f"{server}/api/v1/namespaces", json={"metadata": {"name": NS}}) as r:
+                    if r.status not in (201, 409):
+                        raise RuntimeError(f"create namespace: {r.status} {await r.text()}")
+        except aiohttp.ClientError:
+            pass
         await asyncio.sleep(1)
     for i in range(CONFIGMAPS):
         body = {

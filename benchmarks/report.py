@@ -24,7 +24,6 @@ GOALS = {"informer": 1.0, "raw": 0.6}
 LABEL = {
     "faro": "Faro (`faro.Faro`, end to end)",
     "faro-gc": "Faro, GC gen-0 threshold 100k (diagnostic)",
-    "faro-dropclosed": "Faro, `Faro.stories_closed` emptied as it fills (diagnostic)",
     "informer": "client-go dynamic informer (v0.36.3, JSON)",
     "kubectl": "`kubectl get pods -A --watch -o json`",
     "raw": "raw aiohttp + split + orjson.loads",
@@ -68,7 +67,7 @@ def ingest_table(rows: list[dict[str, Any]], n: int) -> list[str]:
         )
     lines += ["", "| ratio (within each run) | per run | median | goal |", "|---|---|---:|---|"]
     pairs = [("faro", "informer"), ("faro", "raw"), ("faro-gc", "informer"), ("faro-gc", "raw")]
-    for num, den in [*pairs, ("faro-dropclosed", "informer")]:
+    for num, den in pairs:
         rs = ratios(rows, num, den)
         if not rs:
             continue
@@ -80,7 +79,7 @@ def ingest_table(rows: list[dict[str, Any]], n: int) -> list[str]:
     return lines
 
 
-def lag_table(stats: list[dict[str, Any]]) -> list[str]:
+def lag_table(stats: list[dict[str, Any]], errors: list[str]) -> list[str]:
     """Medians over runs; "Faro - wire" is Faro's on_event time minus the control watcher's
     receipt time of the same write: Faro's own share of the lag."""
     lines = [
@@ -104,6 +103,8 @@ def lag_table(stats: list[dict[str, Any]]) -> list[str]:
             f"{min(p99):.0f} to {max(p99):.0f} | {pair(ss, 'raw')} | {pair(ss, 'own')} | "
             f"{pair(ss, 'patch')} |"
         )
+    if errors:
+        lines += ["", "Lag runs that failed (not in the table): " + "; ".join(errors)]
     return lines
 
 
@@ -123,6 +124,15 @@ def profile_table(prof: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _digest(res: dict[str, Any]) -> str:
+    """The snapshot of src/faro that every measurement used (run.py copies it at the start)."""
+    src = res.get("source") or {}
+    if "snapshot" not in src:
+        return "(source digest not recorded)"
+    moved = "" if src["snapshot"] == src.get("tree_after") else "; the working tree changed during the run"
+    return f"source snapshot `{src['snapshot']}` taken at the start, used throughout{moved}"
+
+
 def render(res: dict[str, Any]) -> str:
     m, rec = res["machine"], res["recording"]
     pods, events = rec["pods"], rec["events"]
@@ -133,6 +143,13 @@ def render(res: dict[str, Any]) -> str:
         f"({res['duration_s'] / 60:.0f} min). "
         "Every number below comes from that run; regenerate rather than edit.",
         "",
+        "Regenerate everything with `.venv/bin/python benchmarks/run.py` (10-15 minutes; it builds "
+        "the Go programs into `~/.cache/faro/bench/bin`, records the sample on the local cluster and "
+        "synthesizes the recording into `~/.cache/faro/bench` when they are missing, and needs the "
+        "testbed cluster running). Parts: `benchmarks/record.py` and `synth.py` (the recording), "
+        "`ingest.py` (throughput), `hotspots.py` (profile), `lag.py` (capture lag); "
+        "`run.py --report-only` rewrites this page from the saved `results.json`.",
+        "",
         "## Machine",
         "",
         "| | |",
@@ -141,7 +158,7 @@ def render(res: dict[str, Any]) -> str:
         f"| memory | {m['mem_gib']:.1f} GiB |",
         f"| Python | {m['python']} |",
         f"| Go | {m['go']} |",
-        f"| Faro | {m['faro']} |",
+        f"| Faro | {m['faro']}, {_digest(res)} |",
         f"| kubectl / cluster | {m['kubectl']} (KWOK cluster from `testbed/`) |",
         f"| load average before / after | {m['load_before']} / {m.get('load_after', '?')} |",
         "",
@@ -167,7 +184,7 @@ def render(res: dict[str, Any]) -> str:
         "",
         "## 2. Capture lag on the real cluster",
         "",
-        *lag_table(res["lag"]),
+        *lag_table(res["lag"], res.get("lag_errors", [])),
         "",
         "## 3. Where Faro's time goes (profile)",
         "",

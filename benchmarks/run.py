@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -62,6 +63,35 @@ def recording(rerecord: bool) -> None:
         subprocess.run([sys.executable, str(HERE / "record.py")], check=True)
     if rerecord or not (CACHE / "recording" / "meta.json").exists():
         subprocess.run([sys.executable, str(HERE / "synth.py")], check=True)
+
+
+def snapshot_source() -> str:
+    """Measure one version of Faro: the working tree may be edited while the suite runs (15
+    minutes), so src/faro is copied once, named by its digest, and put first on the path of
+    this process and of every child (PYTHONPATH beats the editable install's .pth entry)."""
+    import hotspots
+
+    tmp = CACHE / "src" / f"tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(REPO / "src" / "faro", tmp / "faro", ignore=shutil.ignore_patterns("__pycache__"))
+    digest = hotspots.source_digest(tmp / "faro")
+    dest = CACHE / "src" / digest
+    if dest.exists():
+        shutil.rmtree(tmp)
+    else:
+        tmp.rename(dest)
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(dest), os.environ.get("PYTHONPATH")]))
+    sys.path.insert(0, str(dest))
+    return digest
+
+
+def wait_for_others() -> None:
+    """The scale/log benchmark (run_scale_logs.py) loads the same cluster and cores: take turns."""
+    while (
+        subprocess.run(["pgrep", "-f", "benchmarks/run_scale_logs.py"], capture_output=True).returncode == 0
+    ):
+        print("waiting: benchmarks/run_scale_logs.py is running ...", file=sys.stderr)
+        time.sleep(15)
 
 
 def machine() -> dict[str, Any]:
@@ -109,7 +139,9 @@ def main() -> None:
         import ingest
         import lag
 
+        wait_for_others()
         t0 = time.time()
+        digest = snapshot_source()
         build()
         recording(args.rerecord)
         res: dict[str, Any] = {
@@ -137,6 +169,7 @@ def main() -> None:
             finally:
                 lag.cleanup()
         res["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        res["source"] = {"snapshot": digest, "tree_after": hotspots.source_digest(REPO / "src" / "faro")}
         res["duration_s"] = time.time() - t0
         results_file.write_text(json.dumps(res, indent=1))
         print(f"results: {results_file}", file=sys.stderr)

@@ -211,7 +211,8 @@ class Engine:
             if CRDS in spec.roles:
                 self._crd_changed.set()
             # roles/rules are read at emit time: a later plan may add roles to this watch
-            await pipe.put(ev.uid, Item(ev, frozenset(spec.roles), tuple(spec.rules)))
+            roles, rules = spec.views()
+            await pipe.put(ev.uid, Item(ev, roles, rules))
 
         async def on_gap(gap: Gap) -> None:
             key = (gap.resource, gap.reason)
@@ -253,8 +254,7 @@ class Engine:
                     run.task.cancel()
                     del self.running[key]
                 elif key in wanted:
-                    run.spec.roles |= wanted[key].roles
-                    run.spec.rules[:] = wanted[key].rules
+                    run.spec.update(wanted[key])
             for key, spec in wanted.items():
                 if key not in self.running and key.resource.gvr in served:
                     self._start(spec)

@@ -42,6 +42,20 @@ class WatchSpec:
     roles: set[str] = field(default_factory=set)
     rules: list[PrimaryRule] = field(default_factory=list)
 
+    _frozen: tuple[frozenset[str], tuple[PrimaryRule, ...]] | None = field(default=None, repr=False)
+
+    def views(self) -> tuple[frozenset[str], tuple[PrimaryRule, ...]]:
+        """Immutable roles and rules handed out with every event; built once, rebuilt
+        only after update() (a new plan)."""
+        if self._frozen is None:
+            self._frozen = (frozenset(self.roles), tuple(self.rules))
+        return self._frozen
+
+    def update(self, other: WatchSpec) -> None:
+        self.roles |= other.roles
+        self.rules[:] = other.rules
+        self._frozen = None
+
 
 def namespace_scope(rules: list[PrimaryRule]) -> list[str | None]:
     """The namespaces to watch children/events in: a few names, or [None] (all)."""

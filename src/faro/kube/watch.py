@@ -38,6 +38,9 @@ Emit = Callable[[WatchEvent], Awaitable[None]]
 OnGap = Callable[[Gap], Awaitable[None]]
 
 
+_TYPES = {"ADDED": WatchType.ADDED, "MODIFIED": WatchType.MODIFIED, "DELETED": WatchType.DELETED}
+
+
 class _Gone(Exception):
     """The watch's resourceVersion is too old (410): relist."""
 
@@ -266,4 +269,4 @@ class Reflector:
             self._known.pop(uid, None)
         else:
             self._known[uid] = _Known(rv, meta.get("name", ""), meta.get("namespace", ""))
-        await self._emit(WatchEvent(WatchType(str(typ)), self.resource, obj, now()))
+        await self._emit(WatchEvent(_TYPES[str(typ)], self.resource, obj, now()))

@@ -1,0 +1,164 @@
+"""Regenerate the scale and log-stream benchmarks and docs/benchmarks-scale-logs.md.
+
+Why: these two numbers — what Faro costs in a big cluster where it captures little, and
+whether it keeps up with hundreds of log streams without losing a line — decide whether it
+can be left running. One command rebuilds what is missing (stern v1.33.0 from its Go module
+and the Go log writer, into ~/.cache/faro/bench/bin), waits while another benchmark
+(benchmarks/run.py) is using the cluster, then:
+- scale.py: creates 5,000 bare pods (500 namespaces) + 5 `bench-primary` Deployments, measures
+  Faro --runs times, creates 5,000 more while a Faro runs (RSS before/after), measures Faro
+  --runs times at 10,000 pods, deletes the namespaces;
+- logstreams.py: for each rate, --runs trials of Faro and of stern on 500 pods;
+and writes the results (~/.cache/faro/bench/scale-logs.json) and the page (report_scale_logs.py).
+
+Usage:  .venv/bin/python benchmarks/run_scale_logs.py [--runs 3] [--pods 10000] [--idle 60]
+        [--rates 5000,20000] [--seconds 20] [--skip-scale] [--skip-logs] [--report-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+CACHE = Path.home() / ".cache/faro/bench"
+RESULTS = CACHE / "scale-logs.json"
+sys.path.insert(0, str(HERE))
+
+import logstreams  # noqa: E402
+import report_scale_logs  # noqa: E402
+import scale  # noqa: E402
+
+COMMAND = ".venv/bin/python benchmarks/run_scale_logs.py"
+
+
+def sh(*cmd: str, cwd: Path | None = None) -> str:
+    return subprocess.run(cmd, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def build() -> None:
+    (CACHE / "bin").mkdir(parents=True, exist_ok=True)
+    if not logstreams.STERN.exists():
+        print("building stern v1.33.0 ...", file=sys.stderr)
+        env = {**os.environ, "GOBIN": str(CACHE / "bin")}
+        subprocess.run(["go", "install", "github.com/stern/stern@v1.33.0"], check=True, env=env, cwd="/tmp")
+    src = HERE / "logwriter"
+    newest = max(p.stat().st_mtime for p in src.iterdir())
+    if not logstreams.WRITER.exists() or logstreams.WRITER.stat().st_mtime < newest:
+        sh("go", "build", "-o", str(logstreams.WRITER), ".", cwd=src)
+
+
+def wait_for_others() -> None:
+    """Never measure while benchmarks/run.py loads the same cluster and cores."""
+    while subprocess.run(["pgrep", "-f", "benchmarks/run.py"], capture_output=True).returncode == 0:
+        print("waiting: benchmarks/run.py is running ...", file=sys.stderr)
+        time.sleep(15)
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((x.split(":", 1)[1].strip() for x in cpuinfo if x.startswith("model name")), "?")
+    mem = next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal"))
+    kubectl = json.loads(sh("kubectl", "version", "-o", "json"))
+    return {
+        "cpu": cpu,
+        "nproc": int(sh("nproc")),
+        "mem_gib": int(mem.split()[1]) / 2**20,
+        "python": f"{platform.python_version()} ({platform.python_implementation()})",
+        "go": sh("go", "version").removeprefix("go version "),
+        "faro": sh(sys.executable, "-c", "import faro; print(faro.__version__)"),
+        "server": kubectl.get("serverVersion", {}).get("gitVersion", "?"),
+        "inotify_max_user_instances": int(Path("/proc/sys/fs/inotify/max_user_instances").read_text()),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+def run_scale(runs: int, pods: int, idle: float) -> dict[str, Any]:
+    half = pods // scale.PER_NS // 2
+    out: dict[str, Any] = {"pods": pods, "populate": [], "small": [], "large": []}
+    try:
+        print(f"scale: creating {half * scale.PER_NS} pods in {half} namespaces", file=sys.stderr)
+        out["populate"].append(asyncio.run(scale.populate(0, half)))
+        for run in range(runs):
+            print(f"scale: Faro at {half * scale.PER_NS} pods, run {run + 1}", file=sys.stderr)
+            out["small"].append(scale.measure(min(idle, 20)))
+        print(f"scale: Faro running while {half * scale.PER_NS} more pods are created", file=sys.stderr)
+        out["grow"] = scale.measure(20, grow=(half, 2 * half))
+        out["populate"].append(out["grow"]["grow"])
+        for run in range(runs):
+            print(f"scale: Faro at {2 * half * scale.PER_NS} pods, run {run + 1}", file=sys.stderr)
+            out["large"].append(scale.measure(idle))
+    finally:
+        print("scale: deleting the namespaces", file=sys.stderr)
+        out["delete_s"] = asyncio.run(scale.delete_namespaces(scale.PREFIX))
+    return out
+
+
+def run_logs(runs: int, rates: list[int], seconds: float) -> list[dict[str, Any]]:
+    trials: list[dict[str, Any]] = []
+    try:
+        for rate in rates:
+            for run in range(runs):
+                for kind in ("faro", "stern") if run % 2 == 0 else ("stern", "faro"):
+                    name = f"{kind[0]}{rate // 1000}k{run}"
+                    print(f"logs: {kind} at {rate} lines/s, run {run + 1}", file=sys.stderr)
+                    trials.append({"run": run, **logstreams.trial(kind, rate, seconds, name)})
+    finally:
+        print("logs: deleting the namespaces", file=sys.stderr)
+        asyncio.run(scale.delete_namespaces("bench-logs-"))
+    return trials
+
+
+async def delete_node() -> None:
+    async with await scale.connect() as kc:
+        await kc.request_json("DELETE", f"/api/v1/nodes/{scale.NODE}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--pods", type=int, default=10_000)
+    ap.add_argument("--idle", type=float, default=60)
+    ap.add_argument("--rates", default="5000,20000")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--skip-scale", action="store_true")
+    ap.add_argument("--skip-logs", action="store_true")
+    ap.add_argument("--report-only", action="store_true", help="rewrite the page from the saved results")
+    a = ap.parse_args()
+    scale.env()
+    if not a.report_only:
+        build()
+        wait_for_others()
+        t0 = time.time()
+        old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        res: dict[str, Any] = {
+            "machine": machine(),
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        }
+        res["args"] = {k: v for k, v in vars(a).items() if k != "report_only"}
+        try:
+            res["scale"] = old.get("scale") if a.skip_scale else run_scale(a.runs, a.pods, a.idle)
+            rates = [int(r) for r in a.rates.split(",")]
+            res["logs"] = old.get("logs") if a.skip_logs else run_logs(a.runs, rates, a.seconds)
+        finally:
+            asyncio.run(delete_node())
+        res["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        res["duration_s"] = time.time() - t0
+        RESULTS.write_text(json.dumps(res, indent=1))
+        print(f"results: {RESULTS}", file=sys.stderr)
+    out = REPO / "docs" / "benchmarks-scale-logs.md"
+    out.write_text(report_scale_logs.render(json.loads(RESULTS.read_text()), COMMAND))
+    print(f"wrote {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
