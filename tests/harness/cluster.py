@@ -30,6 +30,7 @@ class LocalCluster:
     bin_dir: Path
     log_dir: Path
     kwok_workdir: Path
+    name: str = "faro"
 
     @property
     def env(self) -> dict[str, str]:
@@ -97,7 +98,7 @@ class LocalCluster:
         for _ in range(attempts):
             for verb in ("stop", "start"):
                 proc = subprocess.run(
-                    [str(self.bin_dir / "kwokctl"), verb, "cluster", "--name", "faro"],
+                    [str(self.bin_dir / "kwokctl"), verb, "cluster", "--name", self.name],
                     capture_output=True,
                     text=True,
                     env=self.env,
@@ -163,7 +164,9 @@ def start_cluster() -> LocalCluster:
     kubeconfig = Path(exports["KUBECONFIG"])
     bin_dir = Path(exports["FARO_TESTBED_BIN"])
     log_dir = Path(exports["FARO_TESTBED_LOGS"])
-    return LocalCluster(kubeconfig, bin_dir, log_dir, Path(exports["KWOK_WORKDIR"]))
+    return LocalCluster(
+        kubeconfig, bin_dir, log_dir, Path(exports["KWOK_WORKDIR"]), exports.get("FARO_CLUSTER_NAME", "faro")
+    )
 
 
 def cluster_was_running() -> bool:
