@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from faro import ResourceRule
+from faro import EventType, ResourceRule, Story
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
 from tests.harness.faro_run import FaroRun, load_story
@@ -126,9 +126,19 @@ async def test_forced_relist_yields_gap_and_final_state(
         gone = await run.story(
             lambda s: s.resource_name == "gone" and s.completion == "deleted", "gone deleted", timeout=90
         )
+
+        def final_replicas(s: Story) -> int | None:
+            own = [e for e in s.buffer.all() if e.event_type is EventType.RESOURCE_UPDATE]
+            return own[-1].data.get("spec", {}).get("replicas") if own else None
+
+        # The relisted final state (2 replicas) lands in a story that carries the gap.
         keep = await run.story(
-            lambda s: s.resource_name == "keep" and any(g.reason == "relist" for g in s.gaps),
-            "keep relisted",
+            lambda s: (
+                s.resource_name == "keep"
+                and any(g.reason == "relist" for g in s.gaps)
+                and final_replicas(s) == 2
+            ),
+            "keep relisted with its final state",
             90,
         )
     assert deploys.stats.gone >= 1 and deploys.stats.relists >= 1
