@@ -6,13 +6,12 @@ scale.py), each with a KWOK `Logs` object pointing at a CRI-format file under
 $FARO_TESTBED_LOGS/<ns>/<pod>/app.log holding one line; starts ONE consumer (Faro, the
 library in a child process with those pods as primaries, include_logs=True,
 max_log_streams=500; or stern, `stern -A -l <trial> -o raw --max-log-requests 1000`); once
-the consumer has every pod's first line (all streams open), a writer process (logwriter/, Go) appends
+the consumer has every pod's first line (all streams open), a Go writer (logwriter/) appends
 `<pod> <seq> <padding>` lines, open loop at a fixed total rate, round robin over the pods.
 Then the pods are deleted (grace 1 s) and every line the consumer got is matched with what
 was written: lines/s, lost and duplicated lines (exactly which), RSS and CPU.
 
-Usage: python benchmarks/logstreams.py trial --consumer faro|stern --rate 5000 --seconds 20
-       | cleanup.  `faro` is the child process; the writer is logwriter/ (Go).
+Usage: python benchmarks/logstreams.py trial --consumer faro|stern --rate 5000 --seconds 20 | cleanup
 """
 
 from __future__ import annotations
@@ -40,12 +39,22 @@ LOGDIR = Path(os.environ.get("FARO_TESTBED_LOGS", Path.home() / ".cache/faro/kwo
 BIN = Path.home() / ".cache/faro/bench/bin"
 STERN, WRITER = BIN / "stern", BIN / "logwriter"  # built by run_scale_logs.py
 KWOK = "/apis/kwok.x-k8s.io/v1alpha1"
+JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 PAD = "lorem ipsum dolor sit amet " * 3  # ~100-byte lines
 
 
 def cri(text: str) -> bytes:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
     return f"{stamp}000Z stdout F {text}\n".encode()
+
+
+def tally(got: dict[str, list[Any]], text: str) -> None:
+    """Count `<pod> <seq> ...`; anything else (not written by us) is kept under ""."""
+    parts = text.split(" ", 2)
+    if len(parts) >= 2 and parts[1].isdigit():
+        got.setdefault(parts[0], []).append(int(parts[1]))
+    else:
+        got.setdefault("", []).append(text[:200])
 
 
 def pods_of(trial: str, n: int) -> list[tuple[str, str]]:
@@ -63,24 +72,27 @@ async def setup(trial: str, n: int) -> float:
         labels = {"bench-trial": trial, "faro-bench": "logs"}
         body = {"apiVersion": "v1", "kind": "Pod", "spec": scale.pod_spec()}
         logs_jobs, pod_jobs = [], []
-        for ns, pod in pods_of(trial, n):
+        for ns, pod in (pods := pods_of(trial, n)):
             d = LOGDIR / ns / pod
             d.mkdir(parents=True, exist_ok=True)
             (d / "app.log").write_bytes(cri(f"{pod} 0 {PAD}"))
-            (d / "app.previous.log").touch()
-            spec = {"logsFile": str(d / "app.log"), "previousLogsFile": str(d / "app.previous.log")}
-            logs = {
-                "apiVersion": "kwok.x-k8s.io/v1alpha1",
-                "kind": "Logs",
-                "metadata": {"name": pod, "labels": labels},
-                "spec": {"logs": [{"containers": ["app"], "follow": True, **spec}]},
-            }
             meta = {"name": pod, "labels": labels}
+            entry = {"containers": ["app"], "follow": True, "logsFile": str(d / "app.log")}
+            logs = {"apiVersion": KWOK[6:], "kind": "Logs", "metadata": meta, "spec": {"logs": [entry]}}
             logs_jobs.append(scale.post(kc, f"{KWOK}/namespaces/{ns}/logs", logs))
             pod_jobs.append(scale.post(kc, f"/api/v1/namespaces/{ns}/pods", {**body, "metadata": meta}))
         await scale.run_all(logs_jobs)  # KWOK must know a pod's Logs before a stream asks for them
         await scale.run_all(pod_jobs)
         await scale.wait_running(kc, f"bench-trial={trial}", 180)
+        # stern skips containers without a containerID, which the testbed's KWOK stages do not set
+
+        def set_id(ns: str, p: str) -> Any:
+            body = [{"op": "add", "path": "/status/containerStatuses/0/containerID", "value": f"kwok://{p}"}]
+            return kc.request_json(
+                "PATCH", f"/api/v1/namespaces/{ns}/pods/{p}/status", None, body, JSON_PATCH
+            )
+
+        await scale.run_all([set_id(ns, p) for ns, p in pods])
     return time.monotonic() - t0
 
 
@@ -88,34 +100,30 @@ async def delete(trial: str, kind: str) -> None:
     """Delete the trial's pods (grace 1 s) or its Logs objects."""
     q = {"labelSelector": f"bench-trial={trial}", "gracePeriodSeconds": 1}
     async with await scale.connect() as kc:
+        base = {"pods": "/api/v1", "logs": KWOK}[kind]
         for ns in NAMESPACES:
-            await kc.request_json(
-                "DELETE", {"pods": "/api/v1", "logs": KWOK}[kind] + f"/namespaces/{ns}/{kind}", q
-            )
+            await kc.request_json("DELETE", f"{base}/namespaces/{ns}/{kind}", q)
 
 
 async def faro_child(trial: str, out: Path) -> None:
     """Faro with the trial's pods as primaries; reports progress 4x/s, dumps seqs at the end."""
     from faro import Faro, FaroConfig, ResourceRule
 
-    got: dict[str, list[int]] = {}
+    got: dict[str, list[Any]] = {}
     rule = ResourceRule(gvr="v1/Pod", namespace_names=NAMESPACES, label_selector=f"bench-trial={trial}")
-    opts = {"include_logs": True, "max_log_streams": 500, "json_export": False, "metrics_port": 0}
-    config = FaroConfig(
-        resources=[rule], kubeconfig=os.environ["KUBECONFIG"], correlation_timeout=3600, **opts
-    )
+    opts = {"include_logs": True, "max_log_streams": 500, "json_export": False, "correlation_timeout": 3600}
+    config = FaroConfig(resources=[rule], kubeconfig=os.environ["KUBECONFIG"], metrics_port=0, **opts)
 
     def on_event(story: Any, ev: Any) -> None:
         if ev.event_type.value == "CONTAINER_LOG" and ev.action == "log":
-            pod, seq = ev.data["line"].split(" ", 2)[:2]
-            got.setdefault(pod, []).append(int(seq))
+            tally(got, ev.data["line"])
 
     faro = Faro(config, on_event=on_event, settle=1.0)
 
     async def progress() -> None:
         while True:
             lm = faro.engine.logs if faro.engine else None
-            n = sum(map(len, got.values()))
+            n = sum(len(v) for k, v in got.items() if k)  # "" holds lines we did not write
             extra = f"{lm.active} {lm.reconnects} {lm.lines} {lm.dropped}" if lm else "0 0 0 0"
             print(f"n {n} {faro.closed_count} {extra}", flush=True)
             await asyncio.sleep(0.25)
@@ -166,7 +174,7 @@ class Consumer:
         rss = sum(p.memory_info().rss for p in procs) / 2**20
         return rss, sum(p.cpu_times().user + p.cpu_times().system for p in procs)
 
-    def finish(self) -> dict[str, list[int]]:
+    def finish(self) -> dict[str, list[Any]]:
         if self.kind == "faro":
             assert self.p.stdin is not None
             self.p.stdin.close()
@@ -179,23 +187,22 @@ class Consumer:
         fails = [x for x in err if "failed to tail" in x]
         self.notes = {"tails_started": sum(x.startswith("+") for x in err), "tail_errors": len(fails)}
         self.notes["first_error"] = fails[0][:300] if fails else ""
-        got: dict[str, list[int]] = {}
+        got: dict[str, list[Any]] = {}
         for line in (self.tmp / "stern.out").read_bytes().splitlines():
-            pod, seq = line.decode().split(" ", 2)[:2]
-            got.setdefault(pod, []).append(int(seq))
+            tally(got, line.decode(errors="replace"))
         return got
 
 
 def kwok_inotify() -> int:
     """inotify instances held by the KWOK controller (one per follow stream it serves)."""
+    n = -1
     for p in psutil.process_iter(["name"]):
         if p.info["name"] == "kwok-controller":
             n = 0
             for fd in Path(f"/proc/{p.pid}/fd").iterdir():
                 with contextlib.suppress(OSError):  # closed meanwhile
                     n += "inotify" in os.readlink(fd)
-            return n
-    return -1
+    return n
 
 
 def wait(cond: Any, timeout: float, sample: Any) -> float:
@@ -207,8 +214,7 @@ def wait(cond: Any, timeout: float, sample: Any) -> float:
 
 
 def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict[str, Any]:
-    tmp = Path(f"/tmp/faro-logbench-{name}")
-    tmp.mkdir(exist_ok=True)
+    (tmp := Path(f"/tmp/faro-logbench-{name}")).mkdir(exist_ok=True)
     res: dict[str, Any] = {"consumer": kind, "rate": rate, "pods": n, "setup_s": asyncio.run(setup(name, n))}
     c = Consumer(kind, name, tmp)
     peak = {"rss": 0.0, "inotify": 0, "active": 0}
@@ -218,7 +224,7 @@ def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict
         peak["inotify"], peak["active"] = max(peak["inotify"], kwok_inotify()), max(peak["active"], c.faro[0])
 
     try:
-        res["all_streams_s"] = wait(lambda: c.n >= n, 120, sample)
+        res["all_streams_s"] = wait(lambda: c.n >= n, 150, sample)
         cpu0 = c.usage()[1]
         pods = ",".join(f"{ns}/{pod}" for ns, pod in pods_of(name, n))
         cmd = [str(WRITER), "-dir", str(LOGDIR), "-pods", pods, "-rate", str(rate), "-seconds", str(seconds)]
@@ -248,6 +254,7 @@ def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict
         if c.p.poll() is None:
             c.p.kill()
         asyncio.run(delete(name, "logs"))
+    junk = got.pop("", [])
     lost = {p: sorted(set(range(k)) - set(got.get(p, []))) for p, k in wrote["written"].items()}
     received = sum(map(len, got.values()))
     res.update(
@@ -265,6 +272,8 @@ def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict
         faro_active_peak=peak["active"],
         stern=c.notes,
         missing_before_delete=total - last[0],
+        junk_lines=len(junk),
+        junk_examples=sorted(set(junk))[:3],
     )
     for ns, pod in pods_of(name, n):
         shutil.rmtree(LOGDIR / ns / pod, ignore_errors=True)

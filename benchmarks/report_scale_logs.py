@@ -59,6 +59,10 @@ def span(xs: list[float], fmt: str = "{:.1f}") -> str:
     return f"{fmt.format(med(xs))} ({fmt.format(min(xs))} to {fmt.format(max(xs))})" if xs else "n/a"
 
 
+def disturbed(r: dict[str, Any]) -> str:
+    return f"{r['after_idle'].get('watch_restarts', '?')}/{'yes' if r.get('tests_running') else 'no'}"
+
+
 def scale_section(sc: dict[str, Any]) -> list[str]:
     pop, g = sc["populate"], sc["grow"]
     out = ["## 1. Scale: Faro among 10,000 pods that belong to no story", ""]
@@ -73,8 +77,9 @@ def scale_section(sc: dict[str, Any]) -> list[str]:
     out += ["", f"Deleting all {sc['pods'] // scale.PER_NS:,} namespaces took {sc['delete_s']:.0f} s.", ""]
     out += [
         "| unrelated pods | runs | start -> on_ready s (process) | Faro.run() -> on_ready s "
-        "| RSS at ready MB | steady RSS MB | CPU % idle | goals: ready <= 10 s, RSS <= 150 MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| RSS at ready MB | steady RSS MB | CPU % idle | goals: ready <= 10 s, RSS <= 150 MB "
+        "| watch restarts / other tests running, per run |",
+        "|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for key, n in (("small", sc["pods"] // 2), ("large", sc["pods"])):
         runs = sc[key]
@@ -83,7 +88,8 @@ def scale_section(sc: dict[str, Any]) -> list[str]:
         out.append(
             f"| {n:,} | {len(runs)} | {span(ready)} | {span([r['run_to_ready_s'] for r in runs])} "
             f"| {span([r['rss_at_ready_mb'] for r in runs], '{:.0f}')} | {span(rss, '{:.0f}')} "
-            f"| {span([r['cpu_pct'] for r in runs], '{:.2f}')} over {runs[0]['idle_s']:.0f} s | {ok} |"
+            f"| {span([r['cpu_pct'] for r in runs], '{:.2f}')} over {runs[0]['idle_s']:.0f} s | {ok} "
+            f"| {', '.join(disturbed(r) for r in runs)} |"
         )
     out += [
         "",
@@ -119,13 +125,12 @@ def scale_section(sc: dict[str, Any]) -> list[str]:
     return out
 
 
-def logs_section(trials: list[dict[str, Any]]) -> list[str]:
-    out = ["## 2. Logs: 500 concurrent follow streams through the apiserver", ""]
-    out += [
+def logs_table(trials: list[dict[str, Any]]) -> list[str]:
+    out = [
         "| rate (lines/s) | consumer | runs | lines/s captured | written/s | lost lines (per run) "
-        "| duplicates | peak RSS MB | CPU s | all streams open s | caught up s after writer "
-        "| KWOK inotify peak | notes |",
-        "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| duplicates | lines we did not write | peak RSS MB | CPU s | all streams open s "
+        "| caught up s after writer | KWOK inotify peak | notes |",
+        "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for rate in sorted({t["rate"] for t in trials}):
         for kind in ("faro", "stern"):
@@ -133,25 +138,47 @@ def logs_section(trials: list[dict[str, Any]]) -> list[str]:
             if not ts:
                 continue
             if kind == "faro":
-                note = "reconnects " + ", ".join(str(t["faro_counters"]["reconnects"]) for t in ts)
+                c = [t["faro_counters"] for t in ts]
+                note = "reconnects " + ", ".join(str(x["reconnects"]) for x in c)
+                note += "; lines read / reached on_event " + ", ".join(
+                    f"{x['lines']:,} / {t['received'] + t['junk_lines']:,}"
+                    for x, t in zip(c, ts, strict=True)
+                )
             else:
                 note = "tail errors " + ", ".join(str(t["stern"].get("tail_errors", "?")) for t in ts)
+            lost = ", ".join(format(t["lost"], ",") for t in ts)
             out.append(
                 f"| {rate:,} | {kind} | {len(ts)} | {span([t['lines_per_s'] for t in ts], '{:,.0f}')} "
-                f"| {med([t['written_per_s'] for t in ts]):,.0f} | {', '.join(str(t['lost']) for t in ts)} "
-                f"| {sum(t['duplicates'] for t in ts)} | {span([t['peak_rss_mb'] for t in ts], '{:.0f}')} "
-                f"| {span([t['cpu_s'] for t in ts])} | {span([t['all_streams_s'] for t in ts])} "
-                f"| {span([t['caught_up_after_s'] for t in ts])} | {max(t['kwok_inotify_peak'] for t in ts)} "
-                f"| {note} |"
+                f"| {med([t['written_per_s'] for t in ts]):,.0f} | {lost} "
+                f"| {sum(t['duplicates'] for t in ts)} | {sum(t['junk_lines'] for t in ts)} "
+                f"| {span([t['peak_rss_mb'] for t in ts], '{:,.0f}')} | {span([t['cpu_s'] for t in ts])} "
+                f"| {span([t['all_streams_s'] for t in ts])} | {span([t['caught_up_after_s'] for t in ts])} "
+                f"| {max(t['kwok_inotify_peak'] for t in ts)} | {note} |"
             )
-    lost = [t for t in trials if t["lost"]]
-    if lost:
-        out += ["", "Lost lines, exactly (first 5 seq numbers per pod):", ""]
-        out += [
-            f"- {t['consumer']} at {t['rate']:,}/s run {t['run'] + 1}: {t['lost']:,} lines in "
-            f"{len(t['lost_pods'])} pods, e.g. {dict(list(t['lost_pods'].items())[:3])}"
-            for t in lost
-        ]
+    return out
+
+
+def logs_section(trials: list[dict[str, Any]]) -> list[str]:
+    out = ["## 2. Logs: 500 concurrent follow streams through the apiserver", ""]
+    limits = sorted({t["inotify_limit"] for t in trials}, reverse=True)
+    for limit in limits:
+        ts = [t for t in trials if t["inotify_limit"] == limit]
+        raised = limit == limits[0] and len(limits) > 1
+        what = "raised for these trials" if raised else "as found on this machine"
+        out += [f"### fs.inotify.max_user_instances = {limit} ({what})", "", *logs_table(ts), ""]
+        lost = [t for t in ts if t["lost"] or t["junk_lines"]]
+        if lost:
+            out += [
+                "Lost lines, exactly (first 5 seq numbers of the first pods), and lines we did not write:",
+                "",
+            ]
+            out += [
+                f"- {t['consumer']} at {t['rate']:,}/s run {t['run'] + 1}: {t['lost']:,} lines lost in "
+                f"{len(t['lost_pods'])} pods, e.g. {dict(list(t['lost_pods'].items())[:2])}; "
+                f"{t['junk_lines']} lines we did not write: {t['junk_examples']}"
+                for t in lost
+            ]
+            out.append("")
     return out
 
 

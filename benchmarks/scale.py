@@ -10,7 +10,6 @@ pod and Event belongs to no story. Measured: process start -> on_ready, RSS and 
 idle window, and RSS before/after more unrelated pods are created while Faro runs.
 
 Usage: python benchmarks/scale.py populate --first 0 --last 1000 | measure [--grow 1000:1500] | cleanup
-(the generator is run_scale_logs.py; `faro` is the child process).
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from typing import Any
 import psutil
 
 from faro.kube.client import KubeClient
-from faro.kube.errors import ApiError
+from faro.kube.errors import ApiError, KubeError
 
 PREFIX = "bench-scale-"
 NODE = "faro-bench-0"  # tainted: only pods that tolerate faro.dev/bench land there
@@ -78,11 +77,16 @@ def deployment(name: str) -> dict[str, Any]:
 
 
 async def post(kc: KubeClient, path: str, body: dict[str, Any]) -> None:
-    try:
-        await kc.request_json("POST", path, body=body)
-    except ApiError as exc:
-        if exc.status != 409:  # already there (a reused population)
-            raise
+    for attempt in range(40):  # a new namespace's default ServiceAccount comes a moment later (403)
+        try:
+            await kc.request_json("POST", path, body=body)
+            return
+        except ApiError as exc:
+            if exc.status == 409:  # already there (a reused population)
+                return
+            if exc.status not in (403, 429, 500, 503) or attempt == 39:
+                raise
+        await asyncio.sleep(0.5)
 
 
 async def ensure_node(kc: KubeClient) -> None:
@@ -124,13 +128,12 @@ async def count(kc: KubeClient, path: str, selector: str, fields: str | None = N
             return n
 
 
-async def wait_running(kc: KubeClient, selector: str, timeout: float = 600) -> float:
+async def wait_running(kc: KubeClient, selector: str, timeout: float = 600) -> None:
     t0 = time.monotonic()
     while await count(kc, "/api/v1/pods", selector, "status.phase!=Running"):
         if time.monotonic() - t0 > timeout:
             raise TimeoutError(f"pods {selector} not Running after {timeout}s")
         await asyncio.sleep(1)
-    return time.monotonic() - t0
 
 
 async def populate(first: int, last: int) -> dict[str, Any]:
@@ -143,10 +146,8 @@ async def populate(first: int, last: int) -> dict[str, Any]:
         labels = [{"app": f"idle-{j}", "faro-bench": "scale"} for j in range(PER_NS)]
         pods = [(ns, pod(f"idle-{j}", labels[j])) for ns in names for j in range(PER_NS)]
         jobs = [post(kc, f"/api/v1/namespaces/{ns}/pods", body) for ns, body in pods]
-        jobs += [
-            post(kc, f"/apis/apps/v1/namespaces/{PREFIX}{i:04d}/deployments", deployment("bench-primary"))
-            for i in range(first, min(last, PRIMARIES))
-        ]
+        dep, primaries = deployment("bench-primary"), names[: max(0, PRIMARIES - first)]
+        jobs += [post(kc, f"/apis/apps/v1/namespaces/{ns}/deployments", dep) for ns in primaries]
         await run_all(jobs)
         posted = time.monotonic() - t0
         await wait_running(kc, "faro-bench=scale")
@@ -156,19 +157,23 @@ async def populate(first: int, last: int) -> dict[str, Any]:
     return dict(namespaces=len(names), pods=n, post_s=posted, running_s=running, events=events)
 
 
-async def delete_namespaces(prefix: str, timeout: float = 600) -> float:
-    """Delete every namespace starting with prefix and wait until they are gone."""
+async def delete_namespaces(prefix: str, timeout: float = 900) -> float:
+    """Delete every namespace starting with prefix; wait until they are gone. Retries through
+    apiserver restarts (the cluster is shared with test suites that restart it)."""
+    t0 = time.monotonic()
     async with await connect() as kc:
-        t0 = time.monotonic()
-        items = (await kc.request_json("GET", "/api/v1/namespaces", headers=META))["items"]
-        mine = [i["metadata"]["name"] for i in items if i["metadata"]["name"].startswith(prefix)]
-        await run_all([kc.request_json("DELETE", f"/api/v1/namespaces/{n}") for n in mine], 16)
         while time.monotonic() - t0 < timeout:
-            items = (await kc.request_json("GET", "/api/v1/namespaces", headers=META))["items"]
-            if not any(i["metadata"]["name"].startswith(prefix) for i in items):
-                break
+            try:
+                items = (await kc.request_json("GET", "/api/v1/namespaces", headers=META))["items"]
+                left = [i["metadata"] for i in items if i["metadata"]["name"].startswith(prefix)]
+                if not left:
+                    break
+                live = [m["name"] for m in left if not m.get("deletionTimestamp")]
+                await run_all([kc.request_json("DELETE", f"/api/v1/namespaces/{n}") for n in live], 16)
+            except KubeError as exc:  # ApiError too
+                print(f"delete {prefix}*: {exc}; retrying", file=sys.stderr)
             await asyncio.sleep(2)
-        return time.monotonic() - t0
+    return time.monotonic() - t0
 
 
 async def faro_child() -> None:
@@ -197,6 +202,7 @@ async def faro_child() -> None:
                 "held": sum(map(len, c.held.values())),
                 "held_expired": c.expired,
                 "reflector_known": sum(len(r._known) for r in e.reflectors),
+                "watch_restarts": sum(r.stats.relists + r.stats.reconnects for r in e.reflectors),
             }
             print(json.dumps(stats), flush=True)
     faro.stop()
@@ -208,9 +214,8 @@ class Child:
 
     def __init__(self) -> None:
         self.t0 = time.monotonic()
-        self.p = subprocess.Popen(
-            [sys.executable, __file__, "faro"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        )
+        cmd, pipe = [sys.executable, __file__, "faro"], subprocess.PIPE
+        self.p = subprocess.Popen(cmd, stdin=pipe, stdout=pipe, text=True, bufsize=1)
         self.ps = psutil.Process(self.p.pid)
 
     def line(self) -> str:
@@ -219,8 +224,7 @@ class Child:
 
     def stats(self) -> dict[str, Any]:
         assert self.p.stdin is not None
-        self.p.stdin.write("stats\n")
-        self.p.stdin.flush()
+        self.p.stdin.write("stats\n")  # line-buffered: sent now
         return dict(json.loads(self.line()), rss_mb=self.rss())
 
     def rss(self) -> float:
@@ -242,12 +246,8 @@ def idle(child: Child, seconds: float) -> dict[str, Any]:
         time.sleep(1)
         samples.append(child.rss())
     dt = time.monotonic() - t0
-    return {
-        "cpu_pct": 100 * (child.cpu() - cpu0) / dt,
-        "rss_end_mb": samples[-1],
-        "rss_max_mb": max(samples),
-        "idle_s": dt,
-    }
+    cpu_pct = 100 * (child.cpu() - cpu0) / dt
+    return dict(cpu_pct=cpu_pct, rss_end_mb=samples[-1], rss_max_mb=max(samples), idle_s=dt)
 
 
 def measure(idle_s: float = 60, settle: float = 10, grow: tuple[int, int] | None = None) -> dict[str, Any]:
@@ -257,11 +257,9 @@ def measure(idle_s: float = 60, settle: float = 10, grow: tuple[int, int] | None
         head = child.line()
         if not head.startswith("ready"):
             raise RuntimeError(f"faro child did not become ready: {head!r}")
-        out: dict[str, Any] = {
-            "spawn_to_ready_s": time.monotonic() - child.t0,
-            "run_to_ready_s": float(head.split()[1]),
-        }
+        out: dict[str, Any] = {"spawn_to_ready_s": time.monotonic() - child.t0}
         out["rss_at_ready_mb"] = child.rss()
+        out["run_to_ready_s"] = float(head.split()[1])
         time.sleep(settle)
         out["after_settle"] = child.stats()
         out.update(idle(child, idle_s))
