@@ -66,9 +66,8 @@ async def setup(trial: str, n: int) -> float:
     t0 = time.monotonic()
     async with await scale.connect() as kc:
         await scale.ensure_node(kc)
-        await scale.run_all(
-            [scale.post(kc, "/api/v1/namespaces", {"metadata": {"name": ns}}) for ns in NAMESPACES]
-        )
+        ns_jobs = [scale.post(kc, "/api/v1/namespaces", {"metadata": {"name": n}}) for n in NAMESPACES]
+        await scale.run_all(ns_jobs)
         labels = {"bench-trial": trial, "faro-bench": "logs"}
         body = {"apiVersion": "v1", "kind": "Pod", "spec": scale.pod_spec()}
         logs_jobs, pod_jobs = [], []
@@ -140,8 +139,7 @@ class Consumer:
     """A consumer process (tree) with its progress: lines received and, for Faro, stories closed."""
 
     def __init__(self, kind: str, trial: str, tmp: Path) -> None:
-        self.kind, self.tmp, self.n, self.closed, self.faro = kind, tmp, 0, 0, [0, 0, 0, 0]
-        self.notes: dict[str, Any] = {}
+        self.kind, self.tmp, self.n, self.closed, self.faro, self.notes = kind, tmp, 0, 0, [0, 0, 0, 0], {}
         if kind == "faro":
             cmd = [sys.executable, __file__, "faro", "--trial", trial, "--out", str(tmp / "faro.json")]
             self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -182,11 +180,11 @@ class Consumer:
             return dict(orjson.loads((self.tmp / "faro.json").read_bytes()))
         self.p.terminate()
         self.p.wait(timeout=30)
-        self.out.close()
+        for fh in (self.out, self.err):
+            fh.close()
         err = (self.tmp / "stern.err").read_text(errors="replace").splitlines()
         fails = [x for x in err if "failed to tail" in x]
         self.notes = {"tails_started": sum(x.startswith("+") for x in err), "tail_errors": len(fails)}
-        self.notes["first_error"] = fails[0][:300] if fails else ""
         got: dict[str, list[Any]] = {}
         for line in (self.tmp / "stern.out").read_bytes().splitlines():
             tally(got, line.decode(errors="replace"))
@@ -241,8 +239,7 @@ def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict
             return c.n >= total or time.time() - last[1] > 10
 
         wait(progressed, 60, sample)
-        res["cpu_s"] = c.usage()[1] - cpu0
-        res["rss_mb"] = c.usage()[0]
+        res["cpu_s"], res["rss_mb"] = c.usage()[1] - cpu0, c.usage()[0]
         asyncio.run(delete(name, "pods"))
         if kind == "faro":
             wait(lambda: c.closed >= n, 90, sample)

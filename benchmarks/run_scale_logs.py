@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -160,6 +161,8 @@ def run_logs(runs: int, rates: list[int], seconds: float, limit: int | None) -> 
         INOTIFY.write_text(str(original))
         print("logs: deleting the namespaces", file=sys.stderr)
         asyncio.run(scale.delete_namespaces("bench-logs-"))
+        for ns in logstreams.NAMESPACES:
+            shutil.rmtree(logstreams.LOGDIR / ns, ignore_errors=True)
     return trials
 
 

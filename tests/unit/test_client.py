@@ -81,3 +81,13 @@ def test_query_values() -> None:
     assert _query_value(False) == "false"
     assert _query_value(30) == "30"
     assert _query_value("app=web") == "app=web"
+
+
+def test_kubelet_error_text_is_not_a_log_line() -> None:
+    from faro.kube.logs import LineDedup, split_line
+
+    assert split_line(b"failed to create fsnotify watcher: too many open files") is None
+    line = split_line(b"2026-11-26T13:39:32.975798000Z hello world")
+    assert line is not None and line.content == b"hello world"
+    dedup = LineDedup()
+    assert dedup.accept(line) and dedup.since_time == "2026-11-26T13:39:32Z"

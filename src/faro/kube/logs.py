@@ -22,10 +22,13 @@ class LogLine:
     content: bytes
 
 
-def split_line(raw: bytes) -> LogLine:
+def split_line(raw: bytes) -> LogLine | None:
+    """`<RFC3339Nano> <content>`; None for anything else (a kubelet error text written into
+    the stream, e.g. "failed to create fsnotify watcher"): it must not pass for a line, nor
+    its first word for the time to resume from."""
     ts, sep, content = raw.partition(b" ")
-    if not sep:  # a line without timestamp (should not happen with timestamps=true)
-        return LogLine("", raw)
+    if not sep or len(ts) < 20 or ts[4:5] != b"-" or ts[10:11] != b"T" or not ts.endswith(b"Z"):
+        return None
     return LogLine(ts.decode("ascii", "replace"), content)
 
 
@@ -95,7 +98,9 @@ async def follow(
     """Yield lines of a follow stream until it ends (the container stopped) or fails."""
     q = log_query(container, True, since)
     async for raw in client.stream_lines(log_path(namespace, pod), q, read_timeout=read_timeout):
-        yield split_line(raw)
+        line = split_line(raw)
+        if line is not None:
+            yield line
 
 
 async def read(
@@ -108,6 +113,7 @@ async def read(
 ) -> list[LogLine]:
     """The whole current (or previous instance's) log, or from `since`; one request."""
     q = log_query(container, False, since, previous)
-    return [
+    lines = [
         split_line(raw) async for raw in client.stream_lines(log_path(namespace, pod), q, read_timeout=60)
     ]
+    return [ln for ln in lines if ln is not None]
