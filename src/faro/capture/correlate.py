@@ -5,8 +5,8 @@ belongs to a story when its owner chain reaches a primary; binding is transitive
 when an owner is bound, its already-known descendants are bound too. Objects and Events
 whose owner (or involvedObject) has not been seen at all yet are held for a short window,
 then re-processed when it appears or dropped (counted) when the window ends. Objects whose
-owners are known but unrelated are dropped at once, so memory does not grow with objects
-that belong to no story.
+owners are known but unrelated are dropped at once: what stays for them is one small graph
+node (uids only), never their content.
 """
 
 from __future__ import annotations

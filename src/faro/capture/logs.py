@@ -80,6 +80,19 @@ class _Stream:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+def _log_event(inst: Instance, at: float, action: str, **data: Any) -> StoryEvent:
+    return StoryEvent(
+        correlation_id="",
+        timestamp=at,
+        event_type=EventType.CONTAINER_LOG,
+        source_component=inst.container,
+        namespace=inst.namespace,
+        resource="Pod",
+        action=action,
+        data={"pod": inst.pod, "container": inst.container, "restart": inst.restart, **data},
+    )
+
+
 def container_states(pod: dict[str, Any]) -> dict[str, tuple[str, int, str]]:
     """container -> (state: waiting|running|terminated, restartCount, containerID)."""
     out: dict[str, tuple[str, int, str]] = {}
@@ -247,23 +260,8 @@ class LogManager:
         if not st.dedup.accept(line) or not self.filters.wants_line(line.content):
             return
         self.lines += 1
-        inst = st.inst
-        ev = StoryEvent(
-            correlation_id="",
-            timestamp=parse(line.timestamp) or now(),
-            event_type=EventType.CONTAINER_LOG,
-            source_component=inst.container,
-            namespace=inst.namespace,
-            resource="Pod",
-            action="log",
-            data={
-                "pod": inst.pod,
-                "container": inst.container,
-                "restart": inst.restart,
-                "time": line.timestamp,
-                "line": line.content.decode("utf-8", "replace"),
-            },
-        )
+        text = line.content.decode("utf-8", "replace")
+        ev = _log_event(st.inst, parse(line.timestamp) or now(), "log", time=line.timestamp, line=text)
         st.lines += 1
         if st.lines <= self.cap // 2:
             self._emit(st, ev)
@@ -278,26 +276,11 @@ class LogManager:
     def _flush_tail(self, st: _Stream) -> None:
         if st.tail:
             if st.dropped:
-                inst = st.inst
-                self._emit(
-                    st,
-                    StoryEvent(
-                        correlation_id="",
-                        timestamp=st.tail[0].timestamp,
-                        event_type=EventType.CONTAINER_LOG,
-                        source_component=inst.container,
-                        namespace=inst.namespace,
-                        resource="Pod",
-                        action="truncated",
-                        data={
-                            "pod": inst.pod,
-                            "container": inst.container,
-                            "restart": inst.restart,
-                            "dropped_lines": st.dropped,
-                            "note": "log cap reached: head and tail kept",
-                        },
-                    ),
+                note = "log cap reached: head and tail kept"
+                marker = _log_event(
+                    st.inst, st.tail[0].timestamp, "truncated", dropped_lines=st.dropped, note=note
                 )
+                self._emit(st, marker)
             while st.tail:
                 self._emit(st, st.tail.popleft())
 
