@@ -100,11 +100,11 @@ class Router:
     def k8s_event(self, ev: WatchEvent) -> None:
         if ev.type is WatchType.DELETED:
             return  # the apiserver's TTL removed it; it stays in the story
+        cid = self.correlator.event_target(ev.about, ev)
+        if cid is None:
+            return  # most Events are about objects of no story: those are never decoded
         obj = ev.obj
         involved = obj.get("involvedObject") or obj.get("regarding") or {}
-        cid = self.correlator.event_target(involved.get("uid", ""), ev)
-        if cid is None:
-            return
         series = obj.get("series") or {}
         when = (
             parse(series.get("lastObservedTime"))

@@ -45,7 +45,7 @@ def _when(ev: WatchEvent) -> float:
     """When a change happened: observation time, except for objects that already existed
     when first seen (initial list, relist), whose creation time is the better answer."""
     if ev.type is WatchType.ADDED:
-        created = parse((ev.obj.get("metadata") or {}).get("creationTimestamp"))
+        created = parse(ev.meta.get("creationTimestamp"))
         if created is not None and ev.observed_at - created > 1.0:
             return created
     return ev.observed_at

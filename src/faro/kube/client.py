@@ -137,15 +137,31 @@ class KubeClient:
         timeout: float | None = 60,
     ) -> Any:
         """A whole request: raises ApiError on a non-2xx status, returns decoded JSON."""
+        data = await self.request_bytes(method, path, query, body, headers, timeout)
+        return orjson.loads(data) if data else None
+
+    async def request_bytes(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, Any] | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = 60,
+    ) -> bytes:
+        """A whole request: raises ApiError on a non-2xx status, returns the body undecoded."""
         resp = await self.open(method, path, query, body, headers, timeout)
         async with resp:
             data = await resp.read()
             if resp.status >= 300:
                 raise ApiError.from_body(resp.status, data)
-        return orjson.loads(data) if data else None
+        return data
 
     async def get_json(self, path: str, query: dict[str, Any] | None = None) -> Any:
         return await self.request_json("GET", path, query)
+
+    async def get_bytes(self, path: str, query: dict[str, Any] | None = None) -> bytes:
+        return await self.request_bytes("GET", path, query)
 
     async def stream_lines(
         self,

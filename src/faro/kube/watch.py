@@ -28,6 +28,7 @@ import orjson
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError, KubeError
+from faro.kube.heads import line_head, list_page, object_head
 from faro.model.events import Gap, WatchEvent, WatchType
 from faro.model.refs import ResourceType
 from faro.model.timefmt import now
@@ -179,24 +180,29 @@ class Reflector:
         t = now()
         gap = Gap(self.name, "relist", t, self._relist_reason) if relisting else None
         while True:
-            page = await self.client.get_json(path, query)
-            kind = self.resource.kind
-            api_version = self.resource.gvr.api_version
-            for obj in page.get("items") or []:
-                obj.setdefault("kind", kind)
-                obj.setdefault("apiVersion", api_version)
-                meta = obj.get("metadata") or {}
-                uid = meta.get("uid", "")
-                rv = meta.get("resourceVersion", "")
-                seen[uid] = _Known(rv, meta.get("name", ""), meta.get("namespace", ""))
+            items, cont, rv_list = list_page(await self.client.get_bytes(path, query))
+            for raw in items:
+                head = object_head(raw)
+                m = head.metadata
+                uid, rv = m.uid, m.resourceVersion
+                seen[uid] = _Known(rv, m.name, m.namespace)
                 old = self._known.get(uid)
-                if old is None:
-                    await self._emit(WatchEvent(WatchType.ADDED, self.resource, obj, t, gap=gap))
-                elif old.rv != rv:
-                    await self._emit(WatchEvent(WatchType.MODIFIED, self.resource, obj, t, gap=gap))
-            cont = (page.get("metadata") or {}).get("continue")
+                if old is None or old.rv != rv:
+                    typ = WatchType.ADDED if old is None else WatchType.MODIFIED
+                    # bytes(): a view would keep the whole page alive while the item waits
+                    ev = WatchEvent(
+                        typ,
+                        self.resource,
+                        None,
+                        t,
+                        gap=gap,
+                        raw=bytes(raw),
+                        meta=m.as_dict(),
+                        about=head.about,
+                    )
+                    await self._emit(ev)
             if not cont:
-                self._rv = (page.get("metadata") or {}).get("resourceVersion", "")
+                self._rv = rv_list
                 break
             query = {**self._query(), "limit": self.page_size, "continue": cont}
         for uid, k in self._known.items():
@@ -241,7 +247,7 @@ class Reflector:
                 if not line:
                     continue
                 self._backoff.healthy()
-                await self._handle(orjson.loads(line))
+                await self._handle(line)
         except ApiError as exc:
             if exc.status == 410:
                 raise _Gone() from None
@@ -249,24 +255,28 @@ class Reflector:
         finally:
             await stream.aclose()
 
-    async def _handle(self, ev: dict[str, Any]) -> None:
-        typ = ev.get("type")
-        obj = ev.get("object") or {}
+    async def _handle(self, line: bytes) -> None:
+        typ, head = line_head(line)
+        m = head.metadata
         if typ == "BOOKMARK":
-            self._rv = (obj.get("metadata") or {}).get("resourceVersion") or self._rv
+            self._rv = m.resourceVersion or self._rv
             return
         if typ == "ERROR":
-            err = ApiError.from_status_object(obj)
+            err = ApiError.from_status_object(orjson.loads(line).get("object") or {})
             if err.status == 410:
                 raise _Gone()
             raise err
-        meta = obj.get("metadata") or {}
-        uid = meta.get("uid", "")
-        rv = meta.get("resourceVersion", "")
+        wtype = _TYPES.get(typ)
+        if wtype is None:
+            raise ValueError(f"unknown watch event type {typ!r}")
+        uid, rv = m.uid, m.resourceVersion
         self._rv = rv or self._rv
         self.stats.events += 1
-        if typ == "DELETED":
+        if wtype is WatchType.DELETED:
             self._known.pop(uid, None)
         else:
-            self._known[uid] = _Known(rv, meta.get("name", ""), meta.get("namespace", ""))
-        await self._emit(WatchEvent(_TYPES[str(typ)], self.resource, obj, now()))
+            self._known[uid] = _Known(rv, m.name, m.namespace)
+        ev = WatchEvent(
+            wtype, self.resource, None, now(), raw=line, meta=m.as_dict(), wrapped=True, about=head.about
+        )
+        await self._emit(ev)

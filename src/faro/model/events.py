@@ -42,29 +42,98 @@ class Gap:
     detail: str = ""
 
 
-@dataclass(slots=True)
 class WatchEvent:
     """One change of one object, as seen by a reflector.
+
+    The object may arrive decoded (`obj`) or as raw JSON bytes plus its metadata head (see
+    kube/heads.py): then `meta` is answered from the head and the bytes are decoded only if
+    someone reads `obj` — most objects belong to no story and never are. `wrapped` raw bytes
+    are a whole watch line ({"type", "object"}), not the object alone.
 
     `synthetic` marks DELETED events made up by a relist for objects that vanished while the
     watch was down: their `obj` is the last state Faro knew, not the final one.
     """
 
-    type: WatchType
-    resource: ResourceType
-    obj: dict[str, Any]
-    observed_at: float
-    synthetic: bool = False
-    gap: Gap | None = None  # set on events of a relist: the stories they reach get the gap
+    __slots__ = (
+        "_about",
+        "_meta",
+        "_obj",
+        "_raw",
+        "_wrapped",
+        "gap",
+        "observed_at",
+        "resource",
+        "synthetic",
+        "type",
+    )
+
+    def __init__(
+        self,
+        type: WatchType,
+        resource: ResourceType,
+        obj: dict[str, Any] | None,
+        observed_at: float,
+        synthetic: bool = False,
+        gap: Gap | None = None,  # set on events of a relist: the stories they reach get the gap
+        *,
+        raw: bytes | memoryview | None = None,
+        meta: dict[str, Any] | None = None,
+        wrapped: bool = False,
+        about: str | None = None,
+    ) -> None:
+        self.type = type
+        self.resource = resource
+        self.observed_at = observed_at
+        self.synthetic = synthetic
+        self.gap = gap
+        self._obj = obj
+        self._raw = raw
+        self._meta = meta
+        self._wrapped = wrapped
+        self._about = about
+        if obj is None and (raw is None or meta is None):
+            raise ValueError("a WatchEvent needs its object, or its raw bytes and metadata")
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        o = self._obj
+        if o is None:
+            assert self._raw is not None
+            d = orjson.loads(self._raw)
+            o = d.get("object") if self._wrapped else d
+            if not isinstance(o, dict):
+                raise ValueError("watch event without an object")
+            o.setdefault("kind", self.resource.kind)  # list items come without them
+            o.setdefault("apiVersion", self.resource.gvr.api_version)
+            self._obj, self._raw, self._meta = o, None, None
+        return o
+
+    @property
+    def decoded(self) -> bool:
+        return self._obj is not None
 
     @property
     def meta(self) -> dict[str, Any]:
-        m = self.obj.get("metadata")
+        if self._obj is None:
+            assert self._meta is not None
+            return self._meta
+        m = self._obj.get("metadata")
         return m if isinstance(m, dict) else {}
 
     @property
     def uid(self) -> str:
         return str(self.meta.get("uid", ""))
+
+    @property
+    def about(self) -> str:
+        """For Events: the uid of the object they are about (core/v1 or events.k8s.io)."""
+        if self._about is not None:
+            return self._about
+        ref = self.obj.get("involvedObject") or self.obj.get("regarding") or {}
+        return str(ref.get("uid", "")) if isinstance(ref, dict) else ""
+
+    def __repr__(self) -> str:
+        return f"WatchEvent({self.type.value} {self.resource.kind} {self.meta.get('name', '')!r})"
 
 
 @dataclass(slots=True)

@@ -1,0 +1,107 @@
+"""Read only the head of watch lines and list items; keep the rest as bytes.
+
+Why: most objects a capture sees belong to no story (DESIGN.md, "Hot path"). Deciding that
+needs a few metadata fields — uid, name, namespace, resourceVersion, ownerReferences — and
+msgspec decodes just those from a 6 KB pod about five times faster than a full decode,
+skipping the rest without allocating. The object itself stays one `bytes` value until
+someone needs it: invisible to the cyclic GC while it waits in a queue, and freed whole
+when it turns out nobody does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+
+class OwnerRef(msgspec.Struct):
+    uid: str = ""
+    kind: str = ""
+    name: str = ""
+    apiVersion: str = ""
+    controller: bool | None = None
+
+
+class ObjectMeta(msgspec.Struct):
+    name: str = ""
+    namespace: str = ""
+    uid: str = ""
+    resourceVersion: str = ""
+    creationTimestamp: str | None = None
+    ownerReferences: list[OwnerRef] = msgspec.field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields Faro reads before deciding to decode the whole object."""
+        d: dict[str, Any] = {
+            "name": self.name,
+            "namespace": self.namespace,
+            "uid": self.uid,
+            "resourceVersion": self.resourceVersion,
+        }
+        if self.creationTimestamp is not None:
+            d["creationTimestamp"] = self.creationTimestamp
+        if self.ownerReferences:
+            d["ownerReferences"] = [msgspec.structs.asdict(r) for r in self.ownerReferences]
+        return d
+
+
+class _Uid(msgspec.Struct):
+    uid: str = ""
+
+
+class ObjectHead(msgspec.Struct):
+    metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
+    # Only Events have these: what they are about decides their story (core/v1, events.k8s.io)
+    involvedObject: _Uid | None = None
+    regarding: _Uid | None = None
+
+    @property
+    def about(self) -> str:
+        ref = self.involvedObject or self.regarding
+        return ref.uid if ref is not None else ""
+
+
+class _Line(msgspec.Struct):
+    type: str = ""
+    object: ObjectHead = msgspec.field(default_factory=ObjectHead)
+
+
+class _ListMeta(msgspec.Struct, rename={"continue_": "continue"}):
+    resourceVersion: str = ""
+    continue_: str = ""
+
+
+class _Page(msgspec.Struct):
+    metadata: _ListMeta = msgspec.field(default_factory=_ListMeta)
+    items: list[msgspec.Raw] | None = None
+
+
+_line = msgspec.json.Decoder(_Line)
+_object = msgspec.json.Decoder(ObjectHead)
+_page = msgspec.json.Decoder(_Page)
+
+
+def line_head(line: bytes) -> tuple[str, ObjectHead]:
+    """A watch line's type and its object's head. Raises ValueError if malformed."""
+    try:
+        head = _line.decode(line)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"malformed watch event: {exc}") from None
+    return head.type, head.object
+
+
+def object_head(raw: msgspec.Raw | bytes) -> ObjectHead:
+    try:
+        return _object.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"malformed object in a list: {exc}") from None
+
+
+def list_page(body: bytes) -> tuple[list[msgspec.Raw], str, str]:
+    """A LIST response's items (undecoded), continue token and resourceVersion."""
+    try:
+        page = _page.decode(body)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"malformed list response: {exc}") from None
+    return page.items or [], page.metadata.continue_, page.metadata.resourceVersion
