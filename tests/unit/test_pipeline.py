@@ -142,3 +142,25 @@ async def test_close_cancels_workers() -> None:
     assert p.active_workers == 0
     await p.put("k", 2)  # after close, nothing new is started
     assert p.active_workers == 0
+
+
+async def test_put_waits_when_full_and_resumes_when_drained() -> None:
+    gate = asyncio.Event()
+    handled: list[int] = []
+
+    async def handler(item: int) -> None:
+        await gate.wait()
+        handled.append(item)
+
+    p: Pipeline[int] = Pipeline(handler, max_workers=2, capacity=10)
+    for i in range(10):
+        await asyncio.wait_for(p.put(str(i), i), 1)
+    assert p.depth == 10
+    blocked = asyncio.create_task(p.put("x", 99))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()  # full: the watcher waits, nothing is dropped
+    gate.set()
+    await asyncio.wait_for(blocked, 1)
+    await asyncio.wait_for(p.drain(), 1)
+    assert sorted(handled) == [*range(10), 99] and p.depth == 0
+    await p.close()

@@ -5,6 +5,8 @@ in order by one worker; a shard's worker is started when the shard has work and 
 it has been idle a while, so the pool grows with the backlog up to `max_workers`. The queue
 is bounded: when it is full, `put` waits, which slows the watchers (their TCP windows fill
 and the API server buffers) instead of dropping anything. Nothing is dropped silently.
+A waiting `put` resumes only once the backlog is down to half the capacity: resuming it
+for every freed slot cost two task switches per event at full load (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ class Pipeline(Generic[T]):
         idle_after: float = 5.0,
     ) -> None:
         self._handler = handler
-        self._shards: list[asyncio.Queue[T]] = [
-            asyncio.Queue(maxsize=max(1, capacity // max_workers)) for _ in range(max_workers)
-        ]
+        self._shards: list[asyncio.Queue[T]] = [asyncio.Queue() for _ in range(max_workers)]
+        self._capacity = max(1, capacity)
+        self._resume_at = self._capacity // 2
+        self._depth = 0
+        self._room = asyncio.Event()
+        self._room.set()
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._idle_after = idle_after
         self._closed = False
@@ -38,15 +43,20 @@ class Pipeline(Generic[T]):
 
     @property
     def depth(self) -> int:
-        return sum(q.qsize() for q in self._shards)
+        """Items queued or being handled."""
+        return self._depth
 
     @property
     def active_workers(self) -> int:
         return len(self._workers)
 
     async def put(self, key: str, item: T) -> None:
+        while self._depth >= self._capacity:
+            self._room.clear()
+            await self._room.wait()
+        self._depth += 1
         shard = zlib.crc32(key.encode()) % len(self._shards)
-        await self._shards[shard].put(item)
+        self._shards[shard].put_nowait(item)
         if shard not in self._workers and not self._closed:
             self._workers[shard] = asyncio.create_task(self._work(shard), name=f"faro-worker-{shard}")
 
@@ -72,6 +82,9 @@ class Pipeline(Generic[T]):
                     logging.getLogger("faro.pipeline").exception("failed to handle an event")
                 finally:
                     q.task_done()
+                    self._depth -= 1
+                    if self._depth <= self._resume_at:
+                        self._room.set()
         finally:
             self._workers.pop(shard, None)
             if not q.empty() and not self._closed:  # work arrived as we were leaving
