@@ -214,20 +214,18 @@ SCALE_TEXT = """\
   `Faro.run()`, the rest is the interpreter and imports): the 10 s goal is {ready_goal}. It grows with
   what is listed ({run_small:.1f} s at half the pods), since every listed object goes through the
   pipeline first. **Idle CPU**: {cpu:.2f} % of a core.
-- **Objects of no story do not accumulate once Faro runs**: {d_obj:,} more objects (pods and their
-  Events) arriving while it ran changed its RSS by {d_rss:+.1f} MB, and none entered a story ("bound to a
-  story" stays at the 5 Deployments' objects). Per unrelated object Faro keeps a reflector entry (uid ->
-  resourceVersion, name, namespace: what a relist diff needs) and an owner-graph node (late binding);
-  here they fitted into memory freed after start-up.
-- **But RSS after start-up grows with the cluster**: {rss_small:.0f} MB at {half:,} pods, {rss:.0f} MB at
-  {pods:,} (goal 150 MB: {rss_goal}), while the process that saw the second half arrive holds the same
-  objects in {rss_grown:.0f} MB. It is start-up garbage that is never returned: each listed object is
-  decoded into full dicts and dropped, between small long-lived index entries that pin CPython's
-  allocator arenas. A one-off diagnosis (3,000 pods, after `gc.collect()`, `sys._debugmallocstats()`):
-  115 MB of pymalloc arenas, 47 MB of them in live blocks; `malloc_trim(0)` returned 3 MB. Faro starts
-  at ~87 MB (interpreter, kubernetes_asyncio, pydantic, aiohttp), so 150 MB leaves little room; decoding
-  list pages of ownership-only kinds as metadata (DESIGN.md allows PartialObjectMetadata) would cut the
-  garbage at its source.
+- **RSS**: {rss_small:.0f} MB at {half:,} pods, {rss:.0f} MB at {pods:,} (goal 150 MB: {rss_goal}). Faro
+  itself starts at ~87 MB (interpreter and imports; kubernetes_asyncio's generated API models alone are
+  ~38 MB of it), so the cluster's objects cost the difference. Objects of no story are read by their
+  head only: a reflector decodes uid, name, namespace, resourceVersion and ownerReferences with msgspec
+  (src/faro/kube/heads.py) and the object stays one `bytes` value, decoded only if it turns out to
+  belong to a story (tests/unit/test_heads.py checks that the others never are). What stays per
+  unrelated object is a reflector entry (what a relist diff needs) and an owner-graph node. History:
+  before that change every listed object was decoded in full and the start-up garbage pinned the
+  allocator's arenas (330 MB at 10,000 pods in this page's previous generation).
+- **Objects of no story do not accumulate**: {d_obj:,} more objects (pods and their Events) arriving
+  while Faro ran changed its RSS by {d_rss:+.1f} MB, and none entered a story ("bound to a story" stays
+  at the 5 Deployments' objects).
 - **Creating the pods**: {created:,} were POSTed in {post:.0f} s (48 in flight) but all Running only after
   {running:.0f} s, ~50/s: kube-scheduler's default client QPS (50) for Binding calls. A running Faro did
   not slow it ({running2:.0f} s for the second half).
@@ -238,24 +236,19 @@ LOGS_TEXT = """\
   writer). CPU for {top:,} lines/s x {secs:.0f} s: Faro {cpu_f:.1f} s, stern {cpu_s:.1f} s. Faro opened
   its 500 streams in {open_f:.1f} s, stern in {open_s:.0f} s (client-go's default limit of 5 requests/s,
   which stern offers no flag for).
-- **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB at {lines:,} lines, ~{kb:.1f} KB
-  per ~100-byte line, against {rss_s:.0f} MB for stern, which prints and forgets. Most of it is slack: a
-  story keeps each event as the bytes `orjson.dumps` returned (`Frozen.blob`, src/faro/model/story.py),
-  and orjson 3.13 returns small outputs in ~4 KB allocations (tracemalloc: 4,089 bytes for a 408-byte
-  event; a copy, `memoryview(b).tobytes()`, ~440). Copying each blob once would cut this RSS several
-  times; the cap (20,000 events) bounds a story, not Faro.
+- **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB peak at {lines:,} lines
+  (~{kb:.2f} KB per line, the process's ~90 MB base included), against {rss_s:.0f} MB for stern, which
+  prints and forgets. The per-story cap (20,000 events) bounds a story, not Faro.
 """
 FOUND_TEXT = """\
 - **At this machine's fs.inotify.max_user_instances ({limit})** the fake kubelet follows only ~123
   streams: it reads logs with the kubelet's code (k8s.io/cri-client ReadLogs), which needs an inotify
   instance per follow stream and, when none is left, writes `failed to create fsnotify watcher: too many
   open files` into the body after the lines it has, and ends the stream, as real kubelets do
-  (derailed/k9s#1399, siderolabs/talos#5122). stern prints that text as a line and stops following (a
-  clean end of stream is final for it). Faro has a bug: it takes the text as a line with timestamp `failed`
-  (src/faro/kube/logs.py `split_line`) and records it; `LineDedup.accept` then holds `failed` as the last
-  second seen, so every resume asks for `sinceTime=failedZ` (rejected) and every real line compares as
-  older and is dropped, the final read after deletion included ({reconnects:,} reconnects, {lost:,} lines
-  lost). A line without an RFC 3339 timestamp should be kept as content and never move the resume point.
+  (derailed/k9s#1399, siderolabs/talos#5122). stern prints that text as a line and stops following.
+  Faro does not take it for a line (it has no RFC 3339 timestamp: src/faro/kube/logs.py `split_line`),
+  so it never moves the resume point, and reconnects with sinceTime: {reconnects:,} reconnects,
+  {lost:,} lines lost in that trial.
 """
 CAVEATS = """\
 - **Caveats**: one shared 2-core machine runs the control plane, KWOK, the writer and the consumer; other
