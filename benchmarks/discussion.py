@@ -53,8 +53,8 @@ METHOD = """\
   deleted afterwards.
 - **Profile** (`benchmarks/hotspots.py`): py-spy with native frames on the Faro consumer
   (pods scenario), so time in CPython's cyclic GC and in orjson shows as such.
-- The machine is shared: another engineer's test suite was running on the same 2 cores and
-  cluster, so absolute numbers are noisy; same-run ratios are the robust figures."""
+- The machine may be shared with other work (see the load averages above), so absolute numbers
+  are noisy; same-run ratios are the robust figures."""
 
 
 def med(xs: list[float]) -> float:
@@ -123,7 +123,7 @@ def discussion(res: dict[str, Any]) -> list[str]:
         size_txt = (
             f"A recorded pod of {sizes['json'] / 1024:.1f} KB of JSON takes {sizes['parsed'] / 1024:.0f} KB "
             f"of Python heap once parsed and {sizes['stripped'] / 1024:.0f} KB once stripped of its "
-            f"managedFields, the form Faro keeps as an object's last state (tracemalloc). "
+            f"managedFields (tracemalloc); Faro keeps last states and story events as bytes. "
             if sizes
             else ""
         )
@@ -201,6 +201,6 @@ CAVEATS = (
     "changes is one rollout's mix repeated; a cluster with long-lived pods would show more "
     "updates per pod and fewer creations. The replay runs on loopback at full speed, which no "
     "apiserver sustains for long; it measures what each consumer can take, not what a cluster "
-    "sends. The machine was shared with a running test suite (load average above), so absolute "
-    "numbers move from run to run; the within-run ratios move much less."
+    "sends. Other work may share the machine (load averages above), so absolute numbers move "
+    "from run to run; the within-run ratios move much less."
 )
