@@ -252,7 +252,8 @@ FOUND_TEXT = """\
   instance per follow stream and, when none is left, writes `failed to create fsnotify watcher: too many
   open files` into the body after the lines it has, and ends the stream, as real kubelets do
   (derailed/k9s#1399, siderolabs/talos#5122). stern prints that text as a line and stops following (a
-  clean end of stream is final for it). Faro had a bug in these trials (fixed since): it took the text as a line with timestamp `failed`
+  clean end of stream is final for it). Faro had a bug in these trials (fixed since): it took the
+  text as a line with timestamp `failed`
   (src/faro/kube/logs.py `split_line`) and records it; `LineDedup.accept` then holds `failed` as the last
   second seen, so every resume asks for `sinceTime=failedZ` (rejected) and every real line compares as
   older and is dropped, the final read after deletion included ({reconnects:,} reconnects, {lost:,} lines
