@@ -83,8 +83,24 @@ def test_bookmark_and_malformed_lines() -> None:
     assert (typ, head.metadata.resourceVersion) == ("BOOKMARK", "99")
     with pytest.raises(ValueError, match="malformed watch event"):
         line_head(b'{"type":"ADDED","object":')
-    with pytest.raises(ValueError, match="malformed"):
-        line_head(b'{"type":"ADDED","object":{"metadata":{"uid":5}}}')  # a uid that is no string
+    with pytest.raises(ValueError, match="malformed watch event: not a JSON object"):
+        line_head(b"[1]")
+
+
+def test_odd_but_valid_json_is_read_the_slow_way_not_refused() -> None:
+    # a null list and a number where strings belong: never from an apiserver, but one such
+    # object must not stop a watch (the reflector would reconnect forever)
+    odd = b'{"type":"ADDED","object":{"metadata":{"uid":"u1","name":5,"ownerReferences":null},'
+    odd += b'"involvedObject":{"uid":"pod-9"}}}'
+    typ, head = line_head(odd)
+    assert (typ, head.metadata.uid, head.metadata.name, head.about) == ("ADDED", "u1", "", "pod-9")
+    assert head.metadata.as_dict() == {"name": "", "namespace": "", "uid": "u1", "resourceVersion": ""}
+    refs = (
+        b'{"metadata":{"uid":"u2","ownerReferences":[{"uid":"o1","kind":"ReplicaSet","controller":"yes"}]}}'
+    )
+    assert [r.uid for r in object_head(refs).metadata.ownerReferences] == ["o1"]
+    with pytest.raises(ValueError, match="malformed object in a list"):
+        object_head(b'{"metadata":')
 
 
 def test_list_page_keeps_items_raw() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import orjson
 
 
 class OwnerRef(msgspec.Struct):
@@ -83,19 +84,59 @@ _page = msgspec.json.Decoder(_Page)
 
 
 def line_head(line: bytes) -> tuple[str, ObjectHead]:
-    """A watch line's type and its object's head. Raises ValueError if malformed."""
+    """A watch line's type and its object's head. Raises ValueError if it is not JSON."""
     try:
         head = _line.decode(line)
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"malformed watch event: {exc}") from None
+    except msgspec.DecodeError:
+        d = _loose(line, "watch event")
+        return str(d.get("type") or ""), _head_of(d.get("object"))
     return head.type, head.object
 
 
 def object_head(raw: msgspec.Raw | bytes) -> ObjectHead:
     try:
         return _object.decode(raw)
-    except msgspec.DecodeError as exc:
-        raise ValueError(f"malformed object in a list: {exc}") from None
+    except msgspec.DecodeError:
+        return _head_of(_loose(raw, "object in a list"))
+
+
+def _loose(data: msgspec.Raw | bytes, what: str) -> dict[str, Any]:
+    """Valid JSON the typed head rejects (a null or odd type where Kubernetes never puts one)
+    must not stop a watch: it is read the slow way instead."""
+    try:
+        d = orjson.loads(memoryview(data))
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"malformed {what}: {exc}") from None
+    if not isinstance(d, dict):
+        raise ValueError(f"malformed {what}: not a JSON object")
+    return d
+
+
+def _s(v: Any) -> str:
+    return v if isinstance(v, str) else ""
+
+
+def _head_of(obj: Any) -> ObjectHead:
+    obj = obj if isinstance(obj, dict) else {}
+    m = obj.get("metadata")
+    m = m if isinstance(m, dict) else {}
+    refs = [r for r in m.get("ownerReferences") or () if isinstance(r, dict)]
+    about = obj.get("involvedObject") or obj.get("regarding")
+    created = m.get("creationTimestamp")
+    return ObjectHead(
+        metadata=ObjectMeta(
+            name=_s(m.get("name")),
+            namespace=_s(m.get("namespace")),
+            uid=_s(m.get("uid")),
+            resourceVersion=_s(m.get("resourceVersion")),
+            creationTimestamp=created if isinstance(created, str) else None,
+            ownerReferences=[
+                OwnerRef(_s(r.get("uid")), _s(r.get("kind")), _s(r.get("name")), _s(r.get("apiVersion")))
+                for r in refs
+            ],
+        ),
+        involvedObject=_Uid(_s(about.get("uid"))) if isinstance(about, dict) else None,
+    )
 
 
 def list_page(body: bytes) -> tuple[list[msgspec.Raw], str, str]:
