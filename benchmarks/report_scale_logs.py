@@ -171,9 +171,27 @@ def logs_section(trials: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _flags(args: dict[str, Any]) -> str:
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in args.items() if v is not False)
+
+
+def _parts(res: dict[str, Any]) -> str:
+    """Parts measured by an earlier invocation (the other part skipped) say so."""
+    rows = [
+        f"- {name}: measured {p['date']} with `{_flags(p['args'])}`, Faro source `{p['source']}`"
+        for name, p in sorted((res.get("parts") or {}).items())
+        if p["date"] != res["date"]
+    ]
+    return (
+        "\nMeasured by an earlier invocation of the same command:\n\n" + "\n".join(rows) + "\n"
+        if rows
+        else ""
+    )
+
+
 def render(res: dict[str, Any], command: str) -> str:
     m = res["machine"]
-    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in res["args"].items() if v is not False)
+    flags = _flags(res["args"])
     head = f"""# Scale and log-stream benchmarks
 
 Regenerate (about 40 minutes; needs the local KWOK cluster from `testbed/`, Go and the Go module proxy):
@@ -186,7 +204,7 @@ Generated on {res["date"]} ({res["duration_s"] / 60:.0f} min) with `{flags}`, Fa
 `{m["source"]}` (sha256 of src/faro, `{m["source_after"]}` at the end). Every number below comes from
 that run (`~/.cache/faro/bench/scale-logs.json`); regenerate rather than edit. Ingest throughput and
 capture lag are on [benchmarks.md](benchmarks.md).
-
+{_parts(res)}
 ## Machine
 
 | | |
@@ -239,25 +257,19 @@ LOGS_TEXT = """\
   writer). CPU for {top:,} lines/s x {secs:.0f} s: Faro {cpu_f:.1f} s, stern {cpu_s:.1f} s. Faro opened
   its 500 streams in {open_f:.1f} s, stern in {open_s:.0f} s (client-go's default limit of 5 requests/s,
   which stern offers no flag for).
-- **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB at {lines:,} lines, ~{kb:.1f} KB
-  per ~100-byte line, against {rss_s:.0f} MB for stern, which prints and forgets. Most of it is slack: a
-  story keeps each event as the bytes `orjson.dumps` returned (`Frozen.blob`, src/faro/model/story.py),
-  and orjson 3.13 returns small outputs in ~4 KB allocations (tracemalloc: 4,089 bytes for a 408-byte
-  event; a copy, `memoryview(b).tobytes()`, ~440). Each blob is now copied once (fixed after these trials,
-  not re-measured); the cap (20,000 events) bounds a story, not Faro.
+- **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB peak at {lines:,} lines
+  (~{kb:.2f} KB per line, the process's ~90 MB base included), against {rss_s:.0f} MB for stern, which
+  prints and forgets. The per-story cap (20,000 events) bounds a story, not Faro.
 """
 FOUND_TEXT = """\
 - **At this machine's fs.inotify.max_user_instances ({limit})** the fake kubelet follows only ~123
   streams: it reads logs with the kubelet's code (k8s.io/cri-client ReadLogs), which needs an inotify
   instance per follow stream and, when none is left, writes `failed to create fsnotify watcher: too many
   open files` into the body after the lines it has, and ends the stream, as real kubelets do
-  (derailed/k9s#1399, siderolabs/talos#5122). stern prints that text as a line and stops following (a
-  clean end of stream is final for it). Faro had a bug in these trials (fixed since): it took the
-  text as a line with timestamp `failed`
-  (src/faro/kube/logs.py `split_line`) and records it; `LineDedup.accept` then holds `failed` as the last
-  second seen, so every resume asks for `sinceTime=failedZ` (rejected) and every real line compares as
-  older and is dropped, the final read after deletion included ({reconnects:,} reconnects, {lost:,} lines
-  lost). A line without an RFC 3339 timestamp should be kept as content and never move the resume point.
+  (derailed/k9s#1399, siderolabs/talos#5122). stern prints that text as a line and stops following.
+  Faro does not take it for a line (it has no RFC 3339 timestamp: src/faro/kube/logs.py `split_line`),
+  so it never moves the resume point, and reconnects with sinceTime: {reconnects:,} reconnects,
+  {lost:,} lines lost in that trial.
 """
 CAVEATS = """\
 - **Caveats**: one shared 2-core machine runs the control plane, KWOK, the writer and the consumer; other

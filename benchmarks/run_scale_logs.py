@@ -203,6 +203,9 @@ def main() -> None:
         }
         res["args"] = {k: v for k, v in vars(a).items() if k != "report_only"}
         res["scale"], res["logs"] = old.get("scale"), old.get("logs", [])
+        # which invocation measured each part (a part skipped now keeps its earlier numbers)
+        res["parts"] = dict(old.get("parts") or {})
+        part = {"date": res["date"], "args": res["args"], "source": res["machine"]["source"]}
 
         def save() -> None:  # after each phase: a crash later loses nothing measured
             res["machine"]["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -213,11 +216,13 @@ def main() -> None:
         try:
             if not a.skip_scale:
                 res["scale"] = run_scale(a.runs, a.pods, a.idle)
+                res["parts"]["scale"] = part
                 save()
             rates = [int(r) for r in a.rates.split(",")]
             if not a.skip_logs:  # as found first (a diagnostic: 1 run, lowest rate), then raised
                 found = run_logs(a.found_runs, rates[:1], a.seconds, None) if a.inotify_instances else []
                 res["logs"] = found + run_logs(a.runs, rates, a.seconds, a.inotify_instances or None)
+                res["parts"]["logs"] = part
                 save()
         finally:
             asyncio.run(delete_node())
