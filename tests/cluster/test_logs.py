@@ -40,6 +40,11 @@ async def test_crash_loop_output_of_every_instance(
     async with FaroRun(cluster, tmp_path, pod_rule(namespace)) as run:
         await cluster.aapply(bare_pod("looper", annotations={"faro.dev/restart-delay": "500ms"}), namespace)
         await asyncio.to_thread(wait_running, cluster, namespace, "looper")
+        # KWOK serves a pod's log only once its controller has the Logs object ("no logs
+        # found" before that, right after a cluster start): crash once the stream is live.
+        async with asyncio.timeout(20):
+            while not any(e.event_type.value == "CONTAINER_LOG" for e in run.events):
+                await asyncio.sleep(0.1)
         for i in (1, 2, 3):
             await asyncio.to_thread(crash_container, cluster, namespace, "looper", "app", 1, logs)
             logs.write("app", f"instance {i} hello")
@@ -256,6 +261,7 @@ async def test_200_streams_under_a_limit_of_50(cluster: LocalCluster, namespace:
                 break
             await asyncio.sleep(0.1)
         assert peak_active == 50 and peak_waiting > 0
+        waiting_at_delete = engine.logs.waiting
         await cluster.akubectl("delete", "pods", "--all", "-n", namespace, "--grace-period=1", "--wait=false")
         await run.story(
             lambda s: len([c for c in run.closed if c.completion == "deleted"]) == 200,
@@ -263,6 +269,9 @@ async def test_200_streams_under_a_limit_of_50(cluster: LocalCluster, namespace:
             120,
         )
         assert engine.logs.active <= 50
+        # streams still waiting when their pod began terminating were read at once: the pod
+        # (and its log) is gone a second later, maybe before their final read
+        assert waiting_at_delete == 0 or engine.logs.early_reads > 0
     total: dict[str, list[str]] = {}
     for p in (tmp_path / namespace).glob("pod-*.json"):
         doc = load_story(p)

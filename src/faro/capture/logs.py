@@ -78,6 +78,9 @@ class _Stream:
     tail: deque[StoryEvent] | None = None
     dropped: int = 0
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    following: bool = False  # has had a slot (reads before that are one-shot)
+    early: bool = False  # read once already because its pod began terminating while it waited
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one reader of `dedup` at a time
 
 
 def _log_event(inst: Instance, at: float, action: str, **data: Any) -> StoryEvent:
@@ -126,6 +129,7 @@ class LogManager:
         self.lines = 0
         self.reconnects = 0
         self.dropped = 0
+        self.early_reads = 0  # streams read as their pod began terminating, before a slot freed
         self._tasks: set[asyncio.Task[None]] = set()
         self._read: dict[Instance, None] = {}  # instances already read to the end (bounded)
 
@@ -133,6 +137,7 @@ class LogManager:
         """Called for every change of a pod that belongs to a story (sync, never blocks)."""
         meta = pod.get("metadata") or {}
         uid, name, ns = meta.get("uid", ""), meta.get("name", ""), meta.get("namespace", "")
+        terminating = bool(meta.get("deletionTimestamp"))
         for container, (state, restarts, _id) in container_states(pod).items():
             if not self.filters.wants_container(name, container):
                 continue
@@ -144,18 +149,28 @@ class LogManager:
                 if restarts > cur.inst.restart or deleted or state != "running":
                     del self.streams[key]
                     self._end(cur, previous=restarts > cur.inst.restart)
-                    cur = None
                 else:
+                    self._early_if(terminating, cur)
                     continue
             if restarts > 0 and (state == "running" or state == "waiting"):
                 # The instance before this one ended; if we never streamed it, its output is
                 # only in the `previous` log now: read it once.
                 self._read_once(cid, Instance(ns, name, uid, container, restarts - 1), previous=True)
             if state == "running" and not deleted:
-                self._start(_Stream({cid}, Instance(ns, name, uid, container, restarts)))
+                st = _Stream({cid}, Instance(ns, name, uid, container, restarts))
+                self._start(st)
+                self._early_if(terminating, st)
             elif state == "terminated":
                 # It ran and ended between two watch events (or before Faro started).
                 self._read_once(cid, Instance(ns, name, uid, container, restarts), previous=False)
+
+    def _early_if(self, terminating: bool, st: _Stream) -> None:
+        """A stream still waiting for a slot when its pod starts terminating reads what is
+        there at once: the log goes with the pod object, seconds later, and the final read
+        at termination can come too late (the last words are still added if it does not)."""
+        if terminating and not st.following and not st.early:
+            st.early = True
+            self._spawn(self._read_early(st))
 
     def _read_once(self, cid: str, inst: Instance, previous: bool) -> None:
         if inst in self._read:
@@ -191,6 +206,8 @@ class LogManager:
                 self.waiting -= 1
                 self.active += 1
                 try:
+                    async with st.lock:  # an early read in progress moves the resume point first
+                        st.following = True
                     await self._follow(st)
                 except asyncio.CancelledError:
                     if not st.ending:
@@ -227,9 +244,38 @@ class LogManager:
     async def _final(self, st: _Stream) -> None:
         """One more read for what the stream missed (the dying instance's last words).
         Retried a few times: losing it to one failed request would lose the crash output."""
+        async with st.lock:
+            await self._final_reads(st)
+        self._flush_tail(st)
+
+    async def _read_early(self, st: _Stream) -> None:
+        async with st.lock, self.reads:
+            if st.following or st.ending:
+                return
+            st.dedup.begin_replay()
+            inst = st.inst
+            self.early_reads += 1
+            try:
+                for line in await read(
+                    self.client, inst.namespace, inst.pod, inst.container, st.dedup.since_time
+                ):
+                    self._line(st, line)
+            except (ApiError, KubeError, aiohttp.ClientError, OSError, TimeoutError) as exc:
+                log.debug("early log read %s/%s/%s: %s", inst.namespace, inst.pod, inst.container, exc)
+
+    async def _final_reads(self, st: _Stream) -> None:
         inst = st.inst
         backoff = Backoff(initial=0.5, cap=4)
         for attempt in range(FINAL_READ_ATTEMPTS):
+            if st.previous and self._restarted_again(inst):
+                log.info(
+                    "log of %s/%s/%s #%d lost: restarted twice",
+                    inst.namespace,
+                    inst.pod,
+                    inst.container,
+                    inst.restart,
+                )
+                break
             async with self.reads:
                 st.dedup.begin_replay()
                 try:
@@ -254,7 +300,12 @@ class LogManager:
                 err,
             )
             await asyncio.sleep(backoff.delay())
-        self._flush_tail(st)
+
+    def _restarted_again(self, inst: Instance) -> bool:
+        """`previous` is the instance before the current one: once the container restarted
+        again it is a later instance's log, which must not be filed under this one."""
+        cur = self.streams.get((inst.pod_uid, inst.container))
+        return cur is not None and cur.inst.restart > inst.restart + 1
 
     def _line(self, st: _Stream, line: LogLine) -> None:
         if not st.dedup.accept(line) or not self.filters.wants_line(line.content):
