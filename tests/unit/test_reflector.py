@@ -117,7 +117,9 @@ async def test_a_silent_stream_is_dead_and_reconnected_without_relist(server: An
     holder.append(
         Script([("10", [pod("a", "10")])], [([{"type": "MODIFIED", "object": pod("a", "11")}], "stall")])
     )
-    _, _, gaps = await run_until(holder[0], kc, lambda r, ev: r.stats.watches >= 2, dead_after=0.3)
+    # the server's count, not the reflector's: that one grows before the request is sent
+    script = holder[0]
+    _, _, gaps = await run_until(script, kc, lambda r, ev: len(script.watch_calls) >= 2, dead_after=0.3)
     assert holder[0].list_calls == 1 and not gaps
     assert holder[0].watch_calls[1]["resourceVersion"] == "11"  # resumes from the last RV seen
     assert holder[0].watch_calls[0]["allowWatchBookmarks"] == "true"
