@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.logs import Instance, LogManager, _Stream
+from faro.capture.logs import LogManager
+from faro.capture.logstate import Instance, Stream
 from faro.model.events import StoryEvent
 
 
@@ -24,8 +25,8 @@ async def test_previous_log_is_not_read_once_the_container_restarted_again() -> 
     m, got = _manager()
     first = Instance("ns", "pod", "uid", "app", 0)
     # the current instance is #2: `previous` now holds #1's output, not #0's
-    m.streams[("uid", "app")] = _Stream({"cid"}, Instance("ns", "pod", "uid", "app", 2))
-    await m._final(_Stream({"cid"}, first, previous=True, ending=True))
+    m.streams[("uid", "app")] = Stream({"cid"}, Instance("ns", "pod", "uid", "app", 2))
+    await m._final(Stream({"cid"}, first, previous=True, ending=True))
     assert got == []
 
 
@@ -33,7 +34,7 @@ def test_restarted_again_only_past_the_next_instance() -> None:
     m, _ = _manager()
     inst = Instance("ns", "pod", "uid", "app", 0)
     assert not m._restarted_again(inst)  # no current stream known
-    m.streams[("uid", "app")] = _Stream({"cid"}, Instance("ns", "pod", "uid", "app", 1))
+    m.streams[("uid", "app")] = Stream({"cid"}, Instance("ns", "pod", "uid", "app", 1))
     assert not m._restarted_again(inst)  # previous is still instance 0
-    m.streams[("uid", "app")] = _Stream({"cid"}, Instance("ns", "pod", "uid", "app", 2))
+    m.streams[("uid", "app")] = Stream({"cid"}, Instance("ns", "pod", "uid", "app", 2))
     assert m._restarted_again(inst)

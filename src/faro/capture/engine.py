@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from faro.capture.correlate import Correlator
 from faro.capture.filters import PrimaryRule
-from faro.capture.logs import LogFilters, LogManager
+from faro.capture.logs import LogManager
+from faro.capture.logstate import LogFilters
 from faro.capture.pipeline import Pipeline
 from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, WatchKey, WatchSpec, plan
 from faro.capture.router import EventFilters, Item, Router

@@ -15,96 +15,24 @@ import asyncio
 import contextlib
 import copy
 import logging
-import re
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 
+from faro.capture.logstate import Instance, LogFilters, Stream, container_states, log_event
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError, KubeError
-from faro.kube.logs import LineDedup, LogLine, follow, read
-from faro.model.events import EventType, StoryEvent
+from faro.kube.logs import LogLine, follow, read
+from faro.model.events import StoryEvent
 from faro.model.timefmt import now, parse
 
 log = logging.getLogger("faro.logs")
 
 Emit = Callable[[str, StoryEvent], None]
 FINAL_READ_ATTEMPTS = 5
-
-
-@dataclass(frozen=True)
-class Instance:
-    namespace: str
-    pod: str
-    pod_uid: str
-    container: str
-    restart: int
-
-
-@dataclass
-class LogFilters:
-    pod: re.Pattern[str] | None = None
-    container_include: re.Pattern[str] | None = None
-    container_exclude: re.Pattern[str] | None = None
-    line_include: re.Pattern[bytes] | None = None
-    line_exclude: re.Pattern[bytes] | None = None
-
-    def wants_container(self, pod: str, container: str) -> bool:
-        if self.pod is not None and not self.pod.fullmatch(pod):
-            return False
-        if self.container_include is not None and not self.container_include.fullmatch(container):
-            return False
-        return self.container_exclude is None or not self.container_exclude.fullmatch(container)
-
-    def wants_line(self, content: bytes) -> bool:
-        if self.line_include is not None and not self.line_include.search(content):
-            return False
-        return self.line_exclude is None or not self.line_exclude.search(content)
-
-
-@dataclass
-class _Stream:
-    cids: set[str]
-    inst: Instance
-    dedup: LineDedup = field(default_factory=LineDedup)
-    task: asyncio.Task[None] | None = None
-    ending: bool = False  # the instance ended: collect the rest and stop
-    previous: bool = False  # the rest is in the `previous` log (the container restarted)
-    lines: int = 0
-    tail: deque[StoryEvent] | None = None
-    dropped: int = 0
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    following: bool = False  # has had a slot (reads before that are one-shot)
-    early: bool = False  # read once already because its pod began terminating while it waited
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # one reader of `dedup` at a time
-
-
-def _log_event(inst: Instance, at: float, action: str, **data: Any) -> StoryEvent:
-    return StoryEvent(
-        correlation_id="",
-        timestamp=at,
-        event_type=EventType.CONTAINER_LOG,
-        source_component=inst.container,
-        namespace=inst.namespace,
-        resource="Pod",
-        action=action,
-        data={"pod": inst.pod, "container": inst.container, "restart": inst.restart, **data},
-    )
-
-
-def container_states(pod: dict[str, Any]) -> dict[str, tuple[str, int, str]]:
-    """container -> (state: waiting|running|terminated, restartCount, containerID)."""
-    out: dict[str, tuple[str, int, str]] = {}
-    status = pod.get("status") or {}
-    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-        for st in status.get(key) or []:
-            state = next(iter(st.get("state") or {"waiting": {}}), "waiting")
-            out[st.get("name", "")] = (state, int(st.get("restartCount") or 0), st.get("containerID") or "")
-    return out
 
 
 class LogManager:
@@ -123,7 +51,7 @@ class LogManager:
         self.slots = asyncio.Semaphore(max_streams)
         # One-shot reads are short; they get their own slots so follow streams never starve them.
         self.reads = asyncio.Semaphore(max(4, max_streams // 4))
-        self.streams: dict[tuple[str, str], _Stream] = {}  # (pod uid, container) -> current instance
+        self.streams: dict[tuple[str, str], Stream] = {}  # (pod uid, container) -> current instance
         self.waiting = 0
         self.active = 0
         self.lines = 0
@@ -157,14 +85,14 @@ class LogManager:
                 # only in the `previous` log now: read it once.
                 self._read_once(cid, Instance(ns, name, uid, container, restarts - 1), previous=True)
             if state == "running" and not deleted:
-                st = _Stream({cid}, Instance(ns, name, uid, container, restarts))
+                st = Stream({cid}, Instance(ns, name, uid, container, restarts))
                 self._start(st)
                 self._early_if(terminating, st)
             elif state == "terminated":
                 # It ran and ended between two watch events (or before Faro started).
                 self._read_once(cid, Instance(ns, name, uid, container, restarts), previous=False)
 
-    def _early_if(self, terminating: bool, st: _Stream) -> None:
+    def _early_if(self, terminating: bool, st: Stream) -> None:
         """A stream still waiting for a slot when its pod starts terminating reads what is
         there at once: the log goes with the pod object, seconds later, and the final read
         at termination can come too late (the last words are still added if it does not)."""
@@ -176,14 +104,14 @@ class LogManager:
         if inst in self._read:
             return
         self._mark_read(inst)
-        self._spawn(self._final(_Stream({cid}, inst, previous=previous, ending=True)))
+        self._spawn(self._final(Stream({cid}, inst, previous=previous, ending=True)))
 
     def _mark_read(self, inst: Instance) -> None:
         self._read[inst] = None
         if len(self._read) > 50_000:
             del self._read[next(iter(self._read))]
 
-    def _start(self, st: _Stream) -> None:
+    def _start(self, st: Stream) -> None:
         self.streams[(st.inst.pod_uid, st.inst.container)] = st
         st.task = self._spawn(self._run(st))
 
@@ -193,13 +121,13 @@ class LogManager:
         task.add_done_callback(self._tasks.discard)
         return task
 
-    def _end(self, st: _Stream, previous: bool) -> None:
+    def _end(self, st: Stream, previous: bool) -> None:
         st.ending, st.previous = True, previous
         self._mark_read(st.inst)
         if st.task is not None:
             st.task.cancel()  # _run sees `ending` and does the final read
 
-    async def _run(self, st: _Stream) -> None:
+    async def _run(self, st: Stream) -> None:
         self.waiting += 1
         try:
             async with self.slots:
@@ -220,7 +148,7 @@ class LogManager:
             self.waiting -= 1  # cancelled while waiting for a slot
         await self._final(st)
 
-    async def _follow(self, st: _Stream) -> None:
+    async def _follow(self, st: Stream) -> None:
         backoff = Backoff(initial=0.25, cap=2)
         inst = st.inst
         while not st.ending:
@@ -241,14 +169,14 @@ class LogManager:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(st.wake.wait(), backoff.delay())
 
-    async def _final(self, st: _Stream) -> None:
+    async def _final(self, st: Stream) -> None:
         """One more read for what the stream missed (the dying instance's last words).
         Retried a few times: losing it to one failed request would lose the crash output."""
         async with st.lock:
             await self._final_reads(st)
         self._flush_tail(st)
 
-    async def _read_early(self, st: _Stream) -> None:
+    async def _read_early(self, st: Stream) -> None:
         async with st.lock, self.reads:
             if st.following or st.ending:
                 return
@@ -263,7 +191,7 @@ class LogManager:
             except (ApiError, KubeError, aiohttp.ClientError, OSError, TimeoutError) as exc:
                 log.debug("early log read %s/%s/%s: %s", inst.namespace, inst.pod, inst.container, exc)
 
-    async def _final_reads(self, st: _Stream) -> None:
+    async def _final_reads(self, st: Stream) -> None:
         inst = st.inst
         backoff = Backoff(initial=0.5, cap=4)
         for attempt in range(FINAL_READ_ATTEMPTS):
@@ -307,12 +235,12 @@ class LogManager:
         cur = self.streams.get((inst.pod_uid, inst.container))
         return cur is not None and cur.inst.restart > inst.restart + 1
 
-    def _line(self, st: _Stream, line: LogLine) -> None:
+    def _line(self, st: Stream, line: LogLine) -> None:
         if not st.dedup.accept(line) or not self.filters.wants_line(line.content):
             return
         self.lines += 1
         text = line.content.decode("utf-8", "replace")
-        ev = _log_event(st.inst, parse(line.timestamp) or now(), "log", time=line.timestamp, line=text)
+        ev = log_event(st.inst, parse(line.timestamp) or now(), "log", time=line.timestamp, line=text)
         st.lines += 1
         if st.lines <= self.cap // 2:
             self._emit(st, ev)
@@ -324,18 +252,18 @@ class LogManager:
             self.dropped += 1
         st.tail.append(ev)
 
-    def _flush_tail(self, st: _Stream) -> None:
+    def _flush_tail(self, st: Stream) -> None:
         if st.tail:
             if st.dropped:
                 note = "log cap reached: head and tail kept"
-                marker = _log_event(
+                marker = log_event(
                     st.inst, st.tail[0].timestamp, "truncated", dropped_lines=st.dropped, note=note
                 )
                 self._emit(st, marker)
             while st.tail:
                 self._emit(st, st.tail.popleft())
 
-    def _emit(self, st: _Stream, ev: StoryEvent) -> None:
+    def _emit(self, st: Stream, ev: StoryEvent) -> None:
         for i, cid in enumerate(sorted(st.cids)):
             self.emit(cid, ev if i == 0 else copy.copy(ev))
 
