@@ -17,11 +17,10 @@ import orjson
 
 
 class OwnerRef(msgspec.Struct):
+    """What the owner graph needs of a reference (capture/correlate.py); the rest is skipped."""
+
     uid: str = ""
     kind: str = ""
-    name: str = ""
-    apiVersion: str = ""
-    controller: bool | None = None
 
 
 class ObjectMeta(msgspec.Struct):
@@ -130,10 +129,7 @@ def _head_of(obj: Any) -> ObjectHead:
             uid=_s(m.get("uid")),
             resourceVersion=_s(m.get("resourceVersion")),
             creationTimestamp=created if isinstance(created, str) else None,
-            ownerReferences=[
-                OwnerRef(_s(r.get("uid")), _s(r.get("kind")), _s(r.get("name")), _s(r.get("apiVersion")))
-                for r in refs
-            ],
+            ownerReferences=[OwnerRef(_s(r.get("uid")), _s(r.get("kind"))) for r in refs],
         ),
         involvedObject=_Uid(_s(about.get("uid"))) if isinstance(about, dict) else None,
     )
