@@ -71,29 +71,41 @@ class FaroRun:
 
     async def story(self, predicate: Callable[[Story], bool], what: str, timeout: float = 30) -> Story:
         """Wait for a closed story matching predicate."""
-        async with asyncio.timeout(timeout):
-            while True:
-                for s in self.closed:
-                    if predicate(s):
-                        return s
-                self._changed.clear()
-                await self._changed.wait()
-        raise AssertionError(f"no story {what}")  # pragma: no cover
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    for s in self.closed:
+                        if predicate(s):
+                            return s
+                    self._changed.clear()
+                    await self._changed.wait()
+        except TimeoutError:
+            raise AssertionError(f"no story {what} within {timeout:.0f} s; {self.describe()}") from None
 
     async def story_of(self, kind: str, name: str, timeout: float = 30, episode: int = 1) -> Story:
-        try:
-            return await self.story(
-                lambda s: (
-                    s.resource_type.endswith(f"/{kind}") and s.resource_name == name and s.episode == episode
-                ),
-                f"{kind}/{name}",
-                timeout,
+        def match(s: Story) -> bool:
+            return s.resource_type.endswith(f"/{kind}") and s.resource_name == name and s.episode == episode
+
+        return await self.story(match, f"{kind}/{name} episode {episode}", timeout)
+
+    def describe(self) -> str:
+        """What Faro holds now: a failed wait says why the story it waited for is not there."""
+
+        def line(s: Story) -> str:
+            own = [e for e in s.buffer.all() if e.event_type.value == "RESOURCE_UPDATE"]
+            last = own[-1].data if own else {}
+            return (
+                f"{s.resource_type} {s.resource_name}#{s.episode} completion={s.completion} "
+                f"gaps={[g.reason for g in s.gaps]} terminal_since={s.terminal_since} "
+                f"deleted_at={s.deleted_at} last_activity={s.last_activity:.1f} "
+                f"last spec={last.get('spec', {}).get('replicas')} status={last.get('status')}"
             )
-        except TimeoutError:
-            seen = [(s.resource_type, s.resource_name, s.episode, s.completion) for s in self.closed]
-            raise AssertionError(
-                f"no closed story for {kind}/{name} episode {episode}; closed: {seen}"
-            ) from None
+
+        engine = self.faro.engine
+        open_ = list(engine.book.open.values()) if engine is not None else []
+        closed = "\n  ".join(line(s) for s in self.closed) or "none"
+        opened = "\n  ".join(line(s) for s in open_) or "none"
+        return f"closed:\n  {closed}\nopen:\n  {opened}"
 
 
 def load_story(path: Path) -> dict[str, Any]:
