@@ -109,11 +109,13 @@ def discussion(res: dict[str, Any]) -> list[str]:
             f"event; decoding the object once, as the raw loop does, leaves {per_raw / 0.6 - per_raw:.0f} "
             f"us for everything a story needs of a primary's change: stripping managedFields, redaction, "
             f"the diff against the previous version, encoding the story event, the pod's lifecycle "
-            f"transitions and completion rule, the queue. Faro spends {per_faro:.0f} us. Reaching "
-            f"the goal needs a different design for primaries and their members, not tuning: keep "
-            f"each version's raw bytes in the story buffer and compute stripping, diffs and encoding "
-            f"when the story is written (DESIGN.md's \"decode only metadata and pass the object bytes "
-            f'through", today applied only to objects of no story: see the scale benchmark).'
+            f"transitions and completion rule, the queue. Faro spends {per_faro:.0f} us."
+            + _stages_sentence(res)
+            + " Reaching the goal needs a different design for primaries and their members, not "
+            "tuning: keep each version's raw bytes in the story buffer and compute stripping, diffs "
+            "and encoding when the story is written (DESIGN.md's \"decode only metadata and pass the "
+            'object bytes through", today applied only to objects of no story: see the scale '
+            "benchmark), or do that work in a second process."
         )
     if fr and "story_events_retained" in fr[0]["extra"]:
         x = fr[0]["extra"]
@@ -194,6 +196,29 @@ def discussion(res: dict[str, Any]) -> list[str]:
         )
     out += ["", "**Caveats.** " + CAVEATS]
     return out
+
+
+def _stages_sentence(res: dict[str, Any]) -> str:
+    st = (res.get("stages") or {}).get("us_per_event")
+    if not st:
+        return ""
+    route = next(v for k, v in st.items() if k.startswith("route"))
+    parts = {k: v for k, v in st.items() if not k.startswith(("route", "raw"))}
+    top = sorted(parts.items(), key=lambda kv: -kv[1])[:3]
+    budget = 1e6 / _rate(res, "pods", "raw") / 0.6
+    gap = 1e6 / _rate(res, "pods", "faro") - budget
+    verdict = (
+        f"no single part is larger than the {gap:.0f} us Faro is over its budget of {budget:.0f} us."
+        if top[0][1] < gap
+        else f"removing the largest alone would bring Faro within its budget of {budget:.0f} us."
+    )
+    return (
+        f" Section 3's stage table itemizes it: in-process, with no network or queue, the router "
+        f"alone takes {route:.0f} us per event, of which the largest parts besides the decode are "
+        + ", ".join(f"{k} ({v:.1f} us)" for k, v in top)
+        + "; "
+        + verdict
+    )
 
 
 CAVEATS = (

@@ -124,6 +124,27 @@ def profile_table(prof: dict[str, Any]) -> list[str]:
     return lines
 
 
+def stages_table(st: dict[str, Any], raw_rate: float) -> list[str]:
+    us = st["us_per_event"]
+    budget = 1e6 / raw_rate / 0.6
+    lines = [
+        f"`benchmarks/stages.py`: each stage of recording a pod change, in-process (no network, queue "
+        f"or event loop), on the first {st['events']:,} recorded pod events, each pod a primary; "
+        f"median of {st['repeat']} runs, microseconds per pod event (the diff per event of the stream, "
+        f"not per update). The last row is the router doing all of it, which the others are parts of.",
+        "",
+        "| stage | us per event |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {v:.1f} |" for name, v in us.items()]
+    lines += [
+        "",
+        f"For comparison: 0.6x the raw consumer's rate in this run ({raw_rate:,.0f} events/s) is "
+        f"{budget:.0f} us per event for everything, network and queue included.",
+    ]
+    return lines
+
+
 def _digest(res: dict[str, Any]) -> str:
     """The snapshot of src/faro that every measurement used (run.py copies it at the start)."""
     src = res.get("source") or {}
@@ -131,6 +152,11 @@ def _digest(res: dict[str, Any]) -> str:
         return "(source digest not recorded)"
     moved = "" if src["snapshot"] == src.get("tree_after") else "; the working tree changed during the run"
     return f"source snapshot `{src['snapshot']}` taken at the start, used throughout{moved}"
+
+
+def _raw_rate(res: dict[str, Any]) -> float:
+    rows = res["ingest"]["pods"]
+    return med([r["events_per_s"] for r in rows if r["consumer"] == "raw" and not r["error"]])
 
 
 def render(res: dict[str, Any]) -> str:
@@ -147,7 +173,8 @@ def render(res: dict[str, Any]) -> str:
         "the Go programs into `~/.cache/faro/bench/bin`, records the sample on the local cluster and "
         "synthesizes the recording into `~/.cache/faro/bench` when they are missing, and needs the "
         "testbed cluster running). Parts: `benchmarks/record.py` and `synth.py` (the recording), "
-        "`ingest.py` (throughput), `hotspots.py` (profile), `lag.py` (capture lag); "
+        "`ingest.py` (throughput), `hotspots.py` (profile), `stages.py` (cost per stage), "
+        "`lag.py` (capture lag); "
         "`run.py --report-only` rewrites this page from the saved `results.json`.",
         "",
         "## Machine",
@@ -186,8 +213,13 @@ def render(res: dict[str, Any]) -> str:
         "",
         *lag_table(res["lag"], res.get("lag_errors", [])),
         "",
-        "## 3. Where Faro's time goes (profile)",
+        "## 3. Where Faro's time goes",
         "",
+        *(
+            ["### Stage by stage", "", *stages_table(res["stages"], _raw_rate(res)), "", "### Profile", ""]
+            if res.get("stages")
+            else []
+        ),
         *profile_table(res["profile"]),
         "",
         "## Discussion",

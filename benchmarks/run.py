@@ -4,7 +4,8 @@ Why: benchmark numbers are only worth something if anyone can reproduce them, on
 machine, without knowing the steps. This builds what is missing (the Go replay server and
 informer into ~/.cache/faro/bench/bin, py-spy into the venv), records and synthesizes the
 watch recording if it is not cached (record.py, synth.py: needs the local cluster), then
-runs the ingest benchmark (ingest.py), the profile (hotspots.py) and the capture lag
+runs the ingest benchmark (ingest.py), the profile (hotspots.py), the in-process cost of
+each stage of recording a pod change (stages.py) and the capture lag
 benchmark on the real cluster (lag.py), saves results.json next to the recording and writes
 the page (report.py). Each measurement is bounded (every consumer run < 2 minutes).
 
@@ -157,6 +158,8 @@ def main() -> None:
             res["ingest"][name] = [r.__dict__ for r in ingest.scenario(name, args.runs, n)]
         print("profile: py-spy on Faro", file=sys.stderr)
         res["profile"] = hotspots.profile(n["pods"])
+        print("stages: in-process cost per pod event", file=sys.stderr)
+        res["stages"] = json.loads(_sh(sys.executable, str(HERE / "stages.py")))
         res["lag"] = []
         if not args.skip_lag:
             rates = [int(r) for r in args.lag_rates.split(",")]
