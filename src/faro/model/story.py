@@ -14,40 +14,22 @@ from typing import Any
 import orjson
 
 from faro.model.events import EventType, Gap, StoryEvent
+from faro.model.stored import Freezer, Stored, story_event_from_dict
 from faro.model.timefmt import iso_ms, parse
 
 SCHEMA = "faro.story/v1"
 
 
-class Frozen:
-    """A story event as stored: its sort key and its JSON, already encoded.
-
-    Stories can hold tens of thousands of events for minutes. Kept as dicts, every one of
-    their objects would be tracked — and walked again and again — by CPython's cyclic GC,
-    which then dominates Faro's CPU time (docs/benchmarks.md). Bytes are not tracked, are
-    several times smaller, and are written out as they are (orjson.Fragment)."""
-
-    __slots__ = ("blob", "seq", "timestamp")
-
-    def __init__(self, ev: StoryEvent) -> None:
-        self.timestamp = ev.timestamp
-        self.seq = ev.seq
-        # a copy: orjson's output for small events sits in a ~4 KB allocation
-        self.blob = bytes(memoryview(ev.encode()))
-
-    def thaw(self) -> StoryEvent:
-        return story_event_from_dict(orjson.loads(self.blob), self.seq)
-
-
 class EventBuffer:
     def __init__(self, cap: int) -> None:
         self.cap = max(cap, 2)
-        self.head: list[Frozen] = []
-        self.tail: deque[Frozen] = deque(maxlen=self.cap - self.cap // 2)
+        self.head: list[Stored] = []
+        self.tail: deque[Stored] = deque(maxlen=self.cap - self.cap // 2)
         self.dropped = 0
+        self._freeze = Freezer()
 
     def append(self, ev: StoryEvent) -> None:
-        item = Frozen(ev)
+        item = self._freeze(ev)
         if len(self.head) < self.cap // 2:
             self.head.append(item)
             return
@@ -58,27 +40,12 @@ class EventBuffer:
     def __len__(self) -> int:
         return len(self.head) + len(self.tail)
 
-    def frozen(self) -> list[Frozen]:
+    def frozen(self) -> list[Stored]:
         """Chronological (stable: equal timestamps keep arrival order)."""
         return sorted([*self.head, *self.tail], key=lambda e: (e.timestamp, e.seq))
 
     def all(self) -> list[StoryEvent]:
         return [f.thaw() for f in self.frozen()]
-
-
-def story_event_from_dict(e: dict[str, Any], seq: int = 0) -> StoryEvent:
-    return StoryEvent(
-        correlation_id=e["correlation_id"],
-        timestamp=parse(e["timestamp"]) or 0.0,
-        event_type=EventType(e["event_type"]),
-        source_component=e["source_component"],
-        namespace=e["namespace"],
-        resource=e["resource"],
-        action=e["action"],
-        data=e["data"],
-        changes=e.get("changes"),
-        seq=seq,
-    )
 
 
 @dataclass
