@@ -259,7 +259,10 @@ LOGS_TEXT = """\
   which stern offers no flag for).
 - **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB peak at {lines:,} lines
   (~{kb:.2f} KB per line, the process's ~90 MB base included), against {rss_s:.0f} MB for stern, which
-  prints and forgets. The per-story cap (20,000 events) bounds a story, not Faro.
+  prints and forgets. A story keeps a log line as its time and text plus a reference to the JSON
+  that all lines of its container instance share (src/faro/model/stored.py): about half of the
+  whole encoded event it kept before (tests/unit/test_stored.py). The per-story cap (20,000
+  events) bounds a story, not Faro.
 """
 FOUND_TEXT = """\
 - **At this machine's fs.inotify.max_user_instances ({limit})** the fake kubelet follows only ~123
