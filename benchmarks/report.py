@@ -142,6 +142,22 @@ def stages_table(st: dict[str, Any], raw_rate: float) -> list[str]:
         f"For comparison: 0.6x the raw consumer's rate in this run ({raw_rate:,.0f} events/s) is "
         f"{budget:.0f} us per event for everything, network and queue included.",
     ]
+    ll = st.get("log_line")
+    if ll:
+        lines += [
+            "",
+            f"A container log line in a story (`stages.py --log-lines`, a fresh process, {ll['lines']:,} "
+            f"lines of ~100 bytes in 500 stories): {ll['rss_bytes_per_line']:,} bytes of RSS per line "
+            f"kept, {ll['add_us']:.1f} us to add one (build, encode, store), {ll['write_us']:.2f} us to "
+            f"write one out ({ll['written_bytes_per_line']:,} bytes of story JSON).",
+        ]
+    if ll and "journal_next_s" in ll:
+        lines[-1] += (
+            f" Journalling those 500 open stories: the first pass wrote {ll['journal_first_mb']:,.1f} MB "
+            f"in {ll['journal_first_s']:.2f} s; the next, after 20 more lines per story, "
+            f"{ll['journal_next_mb']:,.1f} MB in {ll['journal_next_s']:.2f} s (a pass appends what is "
+            "new and rewrites each story's metadata; it used to rewrite whole stories)."
+        )
     return lines
 
 

@@ -10,6 +10,11 @@ domain work (capture/router.py: head, decode, strip, diff, encode, story buffer,
 lifecycle, owner graph), each pod a primary as in the ingest benchmark; the stages above it
 are its parts. Medians of --repeat runs.
 
+It also measures what a container log line costs a story, in a fresh process: RSS per
+line with 500 stories of 801 lines (~100-byte lines, as in the log-stream benchmark), and
+the time to add a line and to write it out, and what journalling those open stories costs:
+the first pass (everything), then a pass after 20 more lines per story.
+
 Usage: python benchmarks/stages.py [--events 20000] [--repeat 5]   (prints JSON)
 """
 
@@ -19,7 +24,11 @@ import argparse
 import gc
 import gzip
 import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -30,6 +39,7 @@ import orjson
 from faro.capture.correlate import Correlator
 from faro.capture.diff import changes
 from faro.capture.filters import PrimaryRule
+from faro.capture.logstate import Instance, log_event
 from faro.capture.plan import CHILD, PRIMARY
 from faro.capture.podlife import PodLifecycle
 from faro.capture.redact import strip_object
@@ -40,6 +50,7 @@ from faro.kube.heads import line_head
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 from faro.model.story import Story
+from faro.sinks.files import StoryFiles
 
 RECORDING = Path.home() / ".cache/faro/bench/recording/pods.jsonl.gz"
 PODS = ResourceType(GVR("", "v1", "pods"), "Pod", True, frozenset({"list", "watch"}))
@@ -132,12 +143,78 @@ def measure(events: int, repeat: int) -> dict[str, Any]:
     return out
 
 
+JOURNAL_NEW_LINES = 20  # per story between two journal passes (5 s at 4 lines/s)
+
+
+def log_lines(stories: int = 500, per_story: int = 801) -> dict[str, float]:
+    """Run in a fresh process (--log-lines): RSS growth is only meaningful there."""
+
+    def rss() -> int:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+    pad = "lorem ipsum dolor sit amet " * 3
+    base, kept = rss(), []
+    t = time.perf_counter()
+    for p in range(stories):
+        pod = f"logs-p{p:03d}"
+        story = Story(
+            f"{p:08d}-aaaa-bbbb-cccc-dddddddddddd", 1, "v1/Pod", pod, "bench-logs-1", "bench", 1.8e9
+        )
+        inst = Instance("bench-logs-1", pod, f"uid-{p}", "app", 0)
+        for i in range(per_story):
+            ev = log_event(
+                inst, 1.8e9 + i / 20, "log", time="2027-01-15T08:00:00.123456789Z", line=f"{pod} {i} {pad}"
+            )
+            ev.correlation_id = story.correlation_id
+            story.add(ev)
+        kept.append(story)
+    added = time.perf_counter() - t
+    grown = rss() - base
+    t = time.perf_counter()
+    written = sum(len(s.to_json("bench", indent=False)) for s in kept)
+    write_s = time.perf_counter() - t
+    n = stories * per_story
+    out = {
+        "lines": n,
+        "rss_bytes_per_line": round(grown / n),
+        "add_us": round(added / n * 1e6, 2),
+        "write_us": round(write_s / n * 1e6, 2),
+        "written_bytes_per_line": round(written / n),
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        files = StoryFiles(Path(tmp), "bench")
+        for label, more in (("journal_first", 0), ("journal_next", JOURNAL_NEW_LINES)):
+            for story in kept:
+                inst = Instance("bench-logs-1", story.resource_name, "uid", "app", 0)
+                for i in range(more):
+                    story.add(log_event(inst, 1.9e9 + i, "log", time="2027-01-15T08:00:05Z", line=pad))
+            to_write = sum(
+                len(s.header("bench")) + sum(len(f.blob) + 1 for f in s.buffer.since(s.journaled_seq))
+                for s in kept
+            )
+            t = time.perf_counter()
+            for story in kept:
+                files.journal(story)
+            out[f"{label}_s"] = round(time.perf_counter() - t, 3)
+            out[f"{label}_mb"] = round(to_write / 2**20, 1)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--log-lines", action="store_true", help="only the log-line part (in this process)")
     args = ap.parse_args()
-    print(json.dumps(measure(args.events, args.repeat), indent=1))
+    if args.log_lines:
+        print(json.dumps(log_lines()))
+        return
+    out = measure(args.events, args.repeat)
+    child = subprocess.run(
+        [sys.executable, __file__, "--log-lines"], capture_output=True, text=True, check=True
+    )
+    out["log_line"] = json.loads(child.stdout)
+    print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,19 @@ class EventBuffer:
     def __len__(self) -> int:
         return len(self.head) + len(self.tail)
 
+    def since(self, seq: int) -> list[Stored]:
+        """What was added after event number seq and is still kept, in arrival order (the
+        newest are at the end of the tail, or of the head while it fills)."""
+        out: list[Stored] = []
+        for part in (self.tail, self.head):
+            for f in reversed(part):
+                if f.seq <= seq:
+                    out.reverse()
+                    return out
+                out.append(f)
+        out.reverse()
+        return out
+
     def frozen(self) -> list[Stored]:
         """Chronological (stable: equal timestamps keep arrival order)."""
         return sorted([*self.head, *self.tail], key=lambda e: (e.timestamp, e.seq))
@@ -68,6 +81,7 @@ class Story:
     deleted_at: float | None = None
     dirty: bool = True
     seq: int = 0
+    journaled_seq: int = 0  # events up to this one are in the journal (sinks/files.py)
     seen_keys: set[tuple[Any, ...]] = field(default_factory=set)  # Events already recorded
     buffer: EventBuffer = field(init=False)
 
@@ -94,6 +108,10 @@ class Story:
         """The story file's bytes; events are spliced in as already-encoded JSON."""
         doc = self._document(faro_version, [orjson.Fragment(f.blob) for f in self.buffer.frozen()])
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"
+
+    def header(self, faro_version: str) -> bytes:
+        """The story file's metadata alone (what a journal rewrites)."""
+        return orjson.dumps(self._document(faro_version, []))
 
     def to_dict(self, faro_version: str) -> dict[str, Any]:
         return self._document(faro_version, [orjson.loads(f.blob) for f in self.buffer.frozen()])

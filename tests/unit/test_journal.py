@@ -1,0 +1,102 @@
+"""faro.sinks.files journal: appends what is new, reads back what was kept, survives a torn line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from faro.model.events import EventType, StoryEvent
+from faro.model.story import Story
+from faro.sinks.files import StoryFiles
+
+UID = "a1b2c3d4-0000-4000-8000-123456789abc"
+
+
+def _story(cap: int = 20_000) -> Story:
+    return Story(UID, 1, "apps/v1/Deployment", "web", "default", "kind-faro", 1767323045.0, cap=cap)
+
+
+def _ev(i: int) -> StoryEvent:
+    return StoryEvent(
+        UID, 1767323045.0 + i, EventType.RESOURCE_UPDATE, "web", "default", "Deployment", "update", {"i": i}
+    )
+
+
+def _events_file(tmp_path: Path) -> Path:
+    return tmp_path / ".journal" / f"{UID}.events"
+
+
+def test_each_pass_appends_only_what_is_new(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story()
+    for i in range(3):
+        story.add(_ev(i))
+    files.journal(story)
+    first = _events_file(tmp_path).read_bytes()
+    for i in range(3, 5):
+        story.add(_ev(i))
+    files.journal(story)
+    second = _events_file(tmp_path).read_bytes()
+    assert second.startswith(first) and second.count(b"\n") == 5
+    files.journal(story)  # nothing new: nothing appended
+    assert _events_file(tmp_path).read_bytes() == second
+    header = orjson.loads(files.journal_path(story).read_bytes())
+    assert header["events"] == [] and header["metadata"]["correlation_id"] == UID
+    (doc,) = files.journaled()
+    assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 2, 3, 4]
+    assert doc["events"] == orjson.loads(story.to_json("1.0.0"))["events"]
+
+
+def test_a_resumed_story_rewrites_its_journal_instead_of_appending_twice(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story()
+    for i in range(4):
+        story.add(_ev(i))
+    files.journal(story)
+    (doc,) = files.journaled()
+    resumed = Story.from_dict(doc)  # a restarted Faro
+    resumed.add(_ev(4))
+    files.journal(resumed)
+    (doc,) = files.journaled()
+    assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 2, 3, 4]
+
+
+def test_a_line_torn_by_a_crash_is_skipped(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story()
+    for i in range(2):
+        story.add(_ev(i))
+    files.journal(story)
+    with _events_file(tmp_path).open("ab") as f:
+        f.write(_ev(2).encode()[:40])  # the crash came mid-append
+    (doc,) = files.journaled()
+    assert [e["data"]["i"] for e in doc["events"]] == [0, 1]
+    assert Story.from_dict(doc).event_count == 2
+
+
+def test_events_the_cap_dropped_between_passes_are_not_journalled(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story(cap=4)
+    story.add(_ev(0))
+    files.journal(story)
+    for i in range(1, 10):  # head keeps 0-1, the tail the last two
+        story.add(_ev(i))
+    files.journal(story)
+    (doc,) = files.journaled()
+    assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 8, 9]
+
+
+def test_a_journal_written_whole_by_an_earlier_version_is_still_read(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story()
+    story.add(_ev(0))
+    files.journal_dir.mkdir(parents=True)
+    files.journal_path(story).write_bytes(story.to_json("0.9.0", indent=False))
+    (doc,) = files.journaled()
+    assert [e["data"]["i"] for e in doc["events"]] == [0]
+
+
+def test_writing_the_story_removes_its_journal(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story()
+    story.add(_ev(0))
+    files.journal(story)
+    assert _events_file(tmp_path).exists()
+    files.write(story)
+    assert not list((tmp_path / ".journal").iterdir())
+    assert files.journaled() == []
