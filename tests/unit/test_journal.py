@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import orjson
@@ -90,6 +91,17 @@ def test_a_journal_written_whole_by_an_earlier_version_is_still_read(tmp_path: P
     files.journal_path(story).write_bytes(story.to_json("0.9.0", indent=False))
     (doc,) = files.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0]
+
+
+def test_journal_files_are_private_even_when_recreated(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story()
+    story.add(_ev(0))
+    files.journal(story)
+    _events_file(tmp_path).unlink()  # removed behind Faro's back
+    story.add(_ev(1))
+    files.journal(story)
+    for p in (_events_file(tmp_path), files.journal_path(story)):
+        assert stat.S_IMODE(p.stat().st_mode) == 0o600
 
 
 def test_writing_the_story_removes_its_journal(tmp_path: Path) -> None:

@@ -84,7 +84,8 @@ class StoryFiles:
         if story.journaled_seq == 0:
             write_atomic(self._events_path(header), lines)
         elif lines:
-            with open(self._events_path(header), "ab") as f:
+            fd = os.open(self._events_path(header), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with os.fdopen(fd, "ab") as f:
                 f.write(lines)
                 f.flush()
                 os.fsync(f.fileno())
