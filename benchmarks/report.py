@@ -156,7 +156,8 @@ def stages_table(st: dict[str, Any], raw_rate: float) -> list[str]:
             f" Journalling those 500 open stories: the first pass wrote {ll['journal_first_mb']:,.1f} MB "
             f"in {ll['journal_first_s']:.2f} s; the next, after 20 more lines per story, "
             f"{ll['journal_next_mb']:,.1f} MB in {ll['journal_next_s']:.2f} s (a pass appends what is "
-            "new and rewrites each story's metadata; it used to rewrite whole stories)."
+            "new, and rewrites a story's metadata only when a gap changed it; it used to rewrite whole "
+            "stories)."
         )
     return lines
 

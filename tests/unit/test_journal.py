@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from faro.model.events import EventType, StoryEvent
+from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.story import Story
 from faro.sinks.files import StoryFiles
 
@@ -46,6 +46,23 @@ def test_each_pass_appends_only_what_is_new(tmp_path: Path) -> None:
     (doc,) = files.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 2, 3, 4]
     assert doc["events"] == orjson.loads(story.to_json("1.0.0"))["events"]
+
+
+def test_the_metadata_is_rewritten_only_when_what_resuming_needs_changes(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story()
+    story.add(_ev(0))
+    files.journal(story)
+    inode = files.journal_path(story).stat().st_ino
+    story.add(_ev(1))
+    files.journal(story)  # only a new event: the metadata file is left as it is
+    assert files.journal_path(story).stat().st_ino == inode
+    story.gaps.append(Gap("v1/pods", "relist", 1767323050.0, "410 Gone"))
+    story.dirty = True
+    files.journal(story)
+    assert files.journal_path(story).stat().st_ino != inode
+    (doc,) = files.journaled()
+    resumed = Story.from_dict(doc)
+    assert [g.reason for g in resumed.gaps] == ["relist"] and resumed.event_count == 2
 
 
 def test_a_resumed_story_rewrites_its_journal_instead_of_appending_twice(tmp_path: Path) -> None:

@@ -18,6 +18,18 @@ from faro.model.stored import Freezer, Stored, story_event_from_dict
 from faro.model.timefmt import iso_ms, parse
 
 SCHEMA = "faro.story/v1"
+_RESUMABLE = (
+    "schema",
+    "correlation_id",
+    "resource_type",
+    "resource_name",
+    "namespace",
+    "cluster",
+    "start_time",
+    "episode",
+    "gaps",
+    "faro_version",
+)
 
 
 class EventBuffer:
@@ -82,6 +94,7 @@ class Story:
     dirty: bool = True
     seq: int = 0
     journaled_seq: int = 0  # events up to this one are in the journal (sinks/files.py)
+    journaled_header: bytes = b""
     seen_keys: set[tuple[Any, ...]] = field(default_factory=set)  # Events already recorded
     buffer: EventBuffer = field(init=False)
 
@@ -110,8 +123,10 @@ class Story:
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"
 
     def header(self, faro_version: str) -> bytes:
-        """The story file's metadata alone (what a journal rewrites)."""
-        return orjson.dumps(self._document(faro_version, []))
+        """What a journal needs besides the events to resume this story (from_dict). Counts
+        are left out: they change with every event, and then so would every journal pass."""
+        m = self._document(faro_version, [])["metadata"]
+        return orjson.dumps({"metadata": {k: m[k] for k in _RESUMABLE}, "events": []})
 
     def to_dict(self, faro_version: str) -> dict[str, Any]:
         return self._document(faro_version, [orjson.loads(f.blob) for f in self.buffer.frozen()])

@@ -5,8 +5,9 @@ hold things the cluster's users consider private, so files are written to a temp
 the same directory with mode 0600, fsync'd, and renamed into place.
 
 Open stories are journalled every few seconds so a restarted Faro resumes them. A journal is
-two files per story: its metadata (small, rewritten atomically) and its events, one JSON per
-line, to which each pass only appends what is new. Rewriting whole stories instead cost
+two files per story: what resuming needs of its metadata (small, rewritten atomically when it
+changes: a new gap) and its events, one JSON per line, to which each pass only appends what
+is new. Rewriting whole stories instead cost
 every pass the size of every open story: hundreds of MB every 5 s with 500 chatty pods.
 A line torn by a crash is skipped when the journal is read back.
 """
@@ -90,7 +91,10 @@ class StoryFiles:
                 f.flush()
                 os.fsync(f.fileno())
         story.journaled_seq = story.seq
-        write_atomic(header, story.header(self.version))
+        head = story.header(self.version)
+        if head != story.journaled_header or not header.exists():
+            write_atomic(header, head)
+            story.journaled_header = head
         story.dirty = False
 
     def forget(self, story: Story) -> None:
