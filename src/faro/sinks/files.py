@@ -78,8 +78,9 @@ class StoryFiles:
         return header.with_suffix(".events")
 
     def journal(self, story: Story) -> None:
-        """Append the events recorded since the last pass, then rewrite the metadata. A story
-        object journalled for the first time (a new episode, a resumed story) starts over."""
+        """Append the events recorded since the last pass, then rewrite the metadata if what
+        resuming needs of it changed. A story object journalled for the first time (a new
+        episode, a resumed story) starts its events file over."""
         header = self.journal_path(story)
         lines = b"".join(f.blob + b"\n" for f in story.buffer.since(story.journaled_seq))
         if story.journaled_seq == 0:
