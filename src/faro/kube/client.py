@@ -22,6 +22,7 @@ from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
 from faro.kube.errors import ApiError, ConfigError, KubeError
+from faro.kube.tls import limit_tls_read_buffer
 
 DEFAULT_POOL_SIZE = 200
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
@@ -52,6 +53,7 @@ class KubeClient:
     ) -> KubeClient:
         """Load credentials the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config,
         then the in-cluster service account. Raises ConfigError with a one-line reason."""
+        limit_tls_read_buffer()
         cfg = k8s_client.Configuration()
         refresh: asyncio.Task[None] | None = None
         explicit = kubeconfig or os.environ.get("KUBECONFIG")
