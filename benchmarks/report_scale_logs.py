@@ -261,8 +261,10 @@ LOGS_TEXT = """\
   (~{kb:.2f} KB per line, the process's ~90 MB base included), against {rss_s:.0f} MB for stern, which
   prints and forgets. A story keeps a log line as its time and text plus a reference to the JSON
   that all lines of its container instance share (src/faro/model/stored.py): about half of the
-  whole encoded event it kept before (tests/unit/test_stored.py). The per-story cap (20,000
-  events) bounds a story, not Faro.
+  whole encoded event it kept before (tests/unit/test_stored.py). Each stream's TLS connection
+  reads into a 64 KiB buffer (src/faro/kube/tls.py): asyncio's default, 256 KiB zero-filled per
+  connection, was ~135 MB of the peak with 500 streams. The per-story cap (20,000 events) bounds
+  a story, not Faro.
 """
 FOUND_TEXT = """\
 - **At this machine's fs.inotify.max_user_instances ({limit})** the fake kubelet follows only ~123
