@@ -49,11 +49,10 @@ def _dict(
         a, b = old.get(k), new.get(k)
         if a is b or a == b:
             continue
-        p = f"{path}.{k}" if path else str(k)
         if top and k == "metadata" and isinstance(a, dict) and isinstance(b, dict):
             for mk in sorted(a.keys() | b.keys()):
                 x, y = a.get(mk), b.get(mk)
                 if mk not in _IGNORED_META and x != y:
                     _walk(x, y, f"metadata.{mk}", out)
         else:
-            _walk(a, b, p, out)
+            _walk(a, b, f"{path}.{k}" if path else str(k), out)

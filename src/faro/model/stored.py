@@ -6,7 +6,7 @@ which then dominates Faro's CPU time (docs/benchmarks.md); as bytes they are unt
 several times smaller, and written out as they are (orjson.Fragment). Container log lines
 are most of a chatty story's events, and every line of one container instance shares all of
 its JSON but its time and text: a LogLine keeps only those, and the shared JSON once per
-instance, which halves what a line costs (docs/benchmarks-scale-logs.md). Either gives back
+instance, which halves what a line costs (docs/benchmarks.md, section 3). Either gives back
 exactly the bytes StoryEvent.encode() would have (tests/unit/test_stored.py).
 """
 
