@@ -154,7 +154,8 @@ def stages_table(st: dict[str, Any], raw_rate: float) -> list[str]:
     if ll and "journal_next_s" in ll:
         lines[-1] += (
             f" Journalling those 500 open stories: the first pass wrote {ll['journal_first_mb']:,.1f} MB "
-            f"in {ll['journal_first_s']:.2f} s; the next, after 20 more lines per story, "
+            f"in {ll['journal_first_s']:.2f} s; the next, after {ll.get('journal_new_lines', 20)} more "
+            "lines per story, "
             f"{ll['journal_next_mb']:,.1f} MB in {ll['journal_next_s']:.2f} s (a pass appends what is "
             "new, and rewrites a story's metadata only when a gap changed it; it used to rewrite whole "
             "stories)."

@@ -180,6 +180,7 @@ def log_lines(stories: int = 500, per_story: int = 801) -> dict[str, float]:
         "add_us": round(added / n * 1e6, 2),
         "write_us": round(write_s / n * 1e6, 2),
         "written_bytes_per_line": round(written / n),
+        "journal_new_lines": JOURNAL_NEW_LINES,
     }
     with tempfile.TemporaryDirectory() as tmp:
         files = StoryFiles(Path(tmp), "bench")
