@@ -189,6 +189,12 @@ def _parts(res: dict[str, Any]) -> str:
     )
 
 
+def _source(m: dict[str, Any]) -> str:
+    if m.get("snapshot"):  # run_scale_logs.py copies src/faro once and every Faro runs the copy
+        return f"`{m['source']}` (a copy of src/faro taken at the start, used throughout)"
+    return f"`{m['source']}` (sha256 of src/faro, `{m['source_after']}` at the end)"
+
+
 def render(res: dict[str, Any], command: str) -> str:
     m = res["machine"]
     flags = _flags(res["args"])
@@ -201,7 +207,7 @@ Regenerate (about 40 minutes; needs the local KWOK cluster from `testbed/`, Go a
 ```
 
 Generated on {res["date"]} ({res["duration_s"] / 60:.0f} min) with `{flags}`, Faro source
-`{m["source"]}` (sha256 of src/faro, `{m["source_after"]}` at the end). Every number below comes from
+{_source(m)}. Every number below comes from
 that run (`~/.cache/faro/bench/scale-logs.json`); regenerate rather than edit. Ingest throughput and
 capture lag are on [benchmarks.md](benchmarks.md).
 {_parts(res)}

@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE))
 
 import logstreams  # noqa: E402
 import report_scale_logs  # noqa: E402
+import run as run_suite  # noqa: E402
 import scale  # noqa: E402
 
 from faro.kube.errors import ApiError, KubeError  # noqa: E402
@@ -88,11 +89,17 @@ def machine() -> dict[str, Any]:
         "inotify_max_user_instances": int(Path("/proc/sys/fs/inotify/max_user_instances").read_text()),
         "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
         "source": source_digest(),
+        "snapshot": bool(SNAPSHOT),
     }
 
 
+SNAPSHOT: list[str] = []  # the digest of the copy of src/faro being measured (run.snapshot_source)
+
+
 def source_digest() -> str:
-    """Which Faro was measured: a hash of src/faro (the tree changes while people work)."""
+    """Which Faro was measured: the snapshot's digest, or a hash of the working tree."""
+    if SNAPSHOT:
+        return SNAPSHOT[0]
     h = hashlib.sha256()
     for p in sorted((REPO / "src" / "faro").rglob("*.py")):
         h.update(p.read_bytes())
@@ -193,6 +200,8 @@ def main() -> None:
     a = ap.parse_args()
     scale.env()
     if not a.report_only:
+        # Faro runs as child processes (scale.py faro, logstreams.py): they import the copy.
+        SNAPSHOT.append(run_suite.snapshot_source())
         build()
         wait_for_others()
         t0 = time.time()
