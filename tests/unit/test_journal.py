@@ -38,7 +38,8 @@ def test_each_pass_appends_only_what_is_new(tmp_path: Path) -> None:
         story.add(_ev(i))
     files.journal(story)
     second = _events_file(tmp_path).read_bytes()
-    assert second.startswith(first) and second.count(b"\n") == 5
+    assert second.startswith(first) and second.count(b"\n") == 5 + 2  # + a count line per pass
+    assert second.endswith(b'{"faro_event_count":5}\n')
     files.journal(story)  # nothing new: nothing appended
     assert _events_file(tmp_path).read_bytes() == second
     header = orjson.loads(files.journal_path(story).read_bytes())
@@ -129,3 +130,30 @@ def test_writing_the_story_removes_its_journal(tmp_path: Path) -> None:
     files.write(story)
     assert not list((tmp_path / ".journal").iterdir())
     assert files.journaled() == []
+
+
+def test_the_journal_of_a_chatty_story_stays_within_twice_what_the_story_keeps(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story(cap=20)
+    for p in range(50):  # 500 events; the story keeps 20 of them
+        for i in range(10):
+            story.add(_ev(p * 10 + i))
+        files.journal(story)
+        events = [line for line in _events_file(tmp_path).read_bytes().splitlines() if b'"data"' in line]
+        assert len(events) <= 2 * 20
+    (doc,) = files.journaled()
+    resumed = Story.from_dict(doc)
+    kept = [e.data["i"] for e in resumed.buffer.all()]
+    assert kept == [e.data["i"] for e in story.buffer.all()] == [*range(10), *range(490, 500)]
+    assert resumed.event_count == story.event_count == 500
+    assert orjson.loads(resumed.to_json("1.0.0"))["metadata"]["truncated"]["events"]["dropped"] == 480
+
+
+def test_a_resumed_story_counts_what_was_dropped_before_the_crash(tmp_path: Path) -> None:
+    files, story = StoryFiles(tmp_path, "1.0.0"), _story(cap=4)
+    for i in range(30):  # more between two passes than the tail holds: never journalled
+        story.add(_ev(i))
+    files.journal(story)
+    (doc,) = files.journaled()
+    resumed = Story.from_dict(doc)
+    assert resumed.event_count == 30 and resumed.buffer.dropped == 26
+    assert [e.data["i"] for e in resumed.buffer.all()] == [0, 1, 28, 29]

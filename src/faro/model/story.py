@@ -94,6 +94,7 @@ class Story:
     dirty: bool = True
     seq: int = 0
     journaled_seq: int = 0  # events up to this one are in the journal (sinks/files.py)
+    journaled_lines: int = 0  # events in the journal's file (some since dropped from the buffer)
     journaled_header: bytes = b""
     seen_keys: set[tuple[Any, ...]] = field(default_factory=set)  # Events already recorded
     buffer: EventBuffer = field(init=False)
@@ -191,4 +192,6 @@ class Story:
             if uid and e["event_type"] in (EventType.RESOURCE_UPDATE, EventType.CORRELATED_EVENT):
                 story.members.add(uid)
             story.last_activity = max(story.last_activity, ev.timestamp)
+        # What the buffer cut before the journal or story file was written, and so was never in it.
+        story.buffer.dropped = max(story.buffer.dropped, int(m.get("event_count") or 0) - len(story.buffer))
         return story

@@ -9,6 +9,10 @@ two files per story: what resuming needs of its metadata (small, rewritten atomi
 changes: a new gap) and its events, one JSON per line, to which each pass only appends what
 is new. Rewriting whole stories instead cost
 every pass the size of every open story: hundreds of MB every 5 s with 500 chatty pods.
+Appending alone would let the file outgrow the story: a story keeps at most `cap` events, but
+a crash-looping pod's journal would keep every line it ever printed. So once the file holds
+twice what the story keeps, it is rewritten with what the story keeps. Each pass ends with a
+line counting the story's events, so a resumed story still says how many it dropped.
 A line torn by a crash is skipped when the journal is read back.
 """
 
@@ -26,6 +30,7 @@ from faro.model.story import Story
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 CLUSTER_SCOPED_DIR = "_cluster"
+_COUNT = "faro_event_count"  # the line each journal pass ends with (never a story event's key)
 
 
 def story_path(root: Path, story: Story) -> Path:
@@ -82,15 +87,19 @@ class StoryFiles:
         resuming needs of it changed. A story object journalled for the first time (a new
         episode, a resumed story) starts its events file over."""
         header = self.journal_path(story)
-        lines = b"".join(f.blob + b"\n" for f in story.buffer.since(story.journaled_seq))
-        if story.journaled_seq == 0:
-            write_atomic(self._events_path(header), lines)
-        elif lines:
+        new = story.buffer.since(story.journaled_seq)
+        count = b'{"%s":%d}\n' % (_COUNT.encode(), story.event_count)
+        if story.journaled_seq == 0 or story.journaled_lines + len(new) > 2 * len(story.buffer):
+            kept = story.buffer.since(0)
+            write_atomic(self._events_path(header), b"".join(f.blob + b"\n" for f in kept) + count)
+            story.journaled_lines = len(kept)
+        elif new:
             fd = os.open(self._events_path(header), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, "ab") as f:
-                f.write(lines)
+                f.write(b"".join(f.blob + b"\n" for f in new) + count)
                 f.flush()
                 os.fsync(f.fileno())
+            story.journaled_lines += len(new)
         story.journaled_seq = story.seq
         head = story.header(self.version)
         if head != story.journaled_header or not header.exists():
@@ -117,18 +126,25 @@ class StoryFiles:
                 continue
             if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
                 continue
-            doc["events"] = [*(doc.get("events") or ()), *_lines(raw)]
+            kept, count = _lines(raw)
+            doc["events"] = [*(doc.get("events") or ()), *kept]
+            if count is not None:
+                doc["metadata"]["event_count"] = count
             out.append(doc)
         return out
 
 
-def _lines(raw: list[bytes]) -> list[dict[str, Any]]:
-    out = []
+def _lines(raw: list[bytes]) -> tuple[list[dict[str, Any]], int | None]:
+    """The events of an events file, and the story's event count at the last pass."""
+    out, count = [], None
     for line in raw:
         try:
             ev = orjson.loads(line) if line else None
         except orjson.JSONDecodeError:
             continue  # torn by a crash mid-append
         if isinstance(ev, dict):
-            out.append(ev)
-    return out
+            if _COUNT in ev:
+                count = ev[_COUNT] if isinstance(ev[_COUNT], int) else count
+            else:
+                out.append(ev)
+    return out, count
