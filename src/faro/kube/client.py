@@ -18,11 +18,12 @@ from typing import Any
 
 import aiohttp
 import orjson
-from kubernetes_asyncio import client as k8s_client
-from kubernetes_asyncio import config as k8s_config
 
 from faro.kube.errors import ApiError, ConfigError, KubeError
+from faro.kube.lean import import_kubernetes_asyncio
 from faro.kube.tls import limit_tls_read_buffer
+
+k8s_client, k8s_config = import_kubernetes_asyncio()
 
 DEFAULT_POOL_SIZE = 200
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
@@ -60,7 +61,7 @@ class KubeClient:
         default_file = Path(k8s_config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION).expanduser()
         try:
             if not explicit and not default_file.exists() and _in_cluster():
-                k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
+                k8s_config.load_incluster_config(client_configuration=cfg)
                 context = context or "in-cluster"
             else:
                 path = kubeconfig or None
