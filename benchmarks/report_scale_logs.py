@@ -242,8 +242,10 @@ SCALE_TEXT = """\
   what is listed ({run_small:.1f} s at half the pods), since every listed object goes through the
   pipeline first. **Idle CPU**: {cpu:.2f} % of a core.
 - **RSS**: {rss_small:.0f} MB at {half:,} pods, {rss:.0f} MB at {pods:,} (goal 150 MB: {rss_goal}). Faro
-  itself starts at ~87 MB (interpreter and imports; kubernetes_asyncio's generated API models alone are
-  ~38 MB of it), so the cluster's objects cost the difference. Objects of no story are read by their
+  itself starts at {base} (the interpreter and Faro's imports, measured in the same process before it
+  connects), so the cluster's objects cost the difference. kubernetes_asyncio's generated API classes
+  and models (~31 MB) are not imported: Faro needs only its kubeconfig loader and session
+  (src/faro/kube/lean.py, tests/unit/test_lean_import.py). Objects of no story are read by their
   head only: a reflector decodes uid, name, namespace, resourceVersion and ownerReferences with msgspec
   (src/faro/kube/heads.py) and the object stays one `bytes` value, decoded only if it turns out to
   belong to a story (tests/unit/test_heads.py checks that the others never are). What stays per
@@ -303,6 +305,8 @@ def discussion(res: dict[str, Any]) -> list[str]:
         d_rss = rss_grown - g["after_idle"]["rss_mb"]
         created, post, running = (pop[0][k] for k in ("pods", "post_s", "running_s"))
         running2 = pop[-1]["running_s"]
+        imported = [r["rss_imported_mb"] for r in large if r.get("rss_imported_mb")]
+        base = f"{med(imported):.0f} MB" if imported else "(not measured in this run)"
         out.append(SCALE_TEXT.format(**locals()))
     limit = res["machine"]["inotify_max_user_instances"]
     found = [t for t in res.get("logs", []) if t["inotify_limit"] == limit]

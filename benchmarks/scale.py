@@ -180,6 +180,8 @@ async def faro_child() -> None:
     """The measured process: Faro with the bench-primary Deployments as primaries."""
     from faro import Faro, FaroConfig, ResourceRule
 
+    # what the interpreter and Faro's imports cost before any cluster object is read
+    print(f"imported {psutil.Process().memory_info().rss / 2**20:.1f}", flush=True)
     rule = ResourceRule(
         gvr="apps/v1/Deployment", namespace_patterns=[f"{PREFIX}.*"], name_pattern="bench-primary"
     )
@@ -255,10 +257,16 @@ def measure(idle_s: float = 60, settle: float = 10, grow: tuple[int, int] | None
     child = Child()
     try:
         head = child.line()
+        if head.startswith("imported"):
+            out_imported = float(head.split()[1])
+            head = child.line()
+        else:
+            out_imported = None
         if not head.startswith("ready"):
             raise RuntimeError(f"faro child did not become ready: {head!r}")
         out: dict[str, Any] = {"spawn_to_ready_s": time.monotonic() - child.t0}
         out["rss_at_ready_mb"] = child.rss()
+        out["rss_imported_mb"] = out_imported
         out["run_to_ready_s"] = float(head.split()[1])
         time.sleep(settle)
         out["after_settle"] = child.stats()
