@@ -86,15 +86,6 @@ def snapshot_source() -> str:
     return digest
 
 
-def wait_for_others() -> None:
-    """The scale/log benchmark (run_scale_logs.py) loads the same cluster and cores: take turns."""
-    while (
-        subprocess.run(["pgrep", "-f", "benchmarks/run_scale_logs.py"], capture_output=True).returncode == 0
-    ):
-        print("waiting: benchmarks/run_scale_logs.py is running ...", file=sys.stderr)
-        time.sleep(15)
-
-
 def machine() -> dict[str, Any]:
     cpu = next(
         (
@@ -139,8 +130,9 @@ def main() -> None:
         import hotspots
         import ingest
         import lag
+        import turns
 
-        wait_for_others()
+        turns.take_turn()
         t0 = time.time()
         digest = snapshot_source()
         build()

@@ -44,6 +44,7 @@ import logstreams  # noqa: E402
 import report_scale_logs  # noqa: E402
 import run as run_suite  # noqa: E402
 import scale  # noqa: E402
+import turns  # noqa: E402
 
 from faro.kube.errors import ApiError, KubeError  # noqa: E402
 
@@ -64,13 +65,6 @@ def build() -> None:
     newest = max(p.stat().st_mtime for p in src.iterdir())
     if not logstreams.WRITER.exists() or logstreams.WRITER.stat().st_mtime < newest:
         sh("go", "build", "-o", str(logstreams.WRITER), ".", cwd=src)
-
-
-def wait_for_others() -> None:
-    """Never measure while benchmarks/run.py loads the same cluster and cores."""
-    while subprocess.run(["pgrep", "-f", "benchmarks/run.py"], capture_output=True).returncode == 0:
-        print("waiting: benchmarks/run.py is running ...", file=sys.stderr)
-        time.sleep(15)
 
 
 def machine() -> dict[str, Any]:
@@ -139,8 +133,7 @@ def measured(fn: Callable[[int], dict[str, Any]]) -> dict[str, Any]:
 
 
 def guard() -> dict[str, Any]:
-    """Wait for benchmarks/run.py; record what else loads the machine as this measurement starts."""
-    wait_for_others()
+    """What else loads the machine as this measurement starts (benchmarks/run.py cannot: turns.py)."""
     tests = subprocess.run(["pgrep", "-f", "pytest"], capture_output=True).returncode == 0
     return {"load1": os.getloadavg()[0], "tests_running": tests}
 
@@ -203,7 +196,7 @@ def main() -> None:
         # Faro runs as child processes (scale.py faro, logstreams.py): they import the copy.
         SNAPSHOT.append(run_suite.snapshot_source())
         build()
-        wait_for_others()
+        turns.take_turn()
         t0 = time.time()
         old = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         res: dict[str, Any] = {

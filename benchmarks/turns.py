@@ -1,0 +1,29 @@
+"""One benchmark runner at a time: run.py and run_scale_logs.py load the same cluster and cores.
+
+Why a lock file: each runner used to wait while the other's process existed, so two started
+together waited for each other forever. A runner takes an flock once and holds it until it
+exits (the kernel releases it then, even after a crash); the other queues behind it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import sys
+from pathlib import Path
+from typing import IO
+
+LOCK = Path.home() / ".cache/faro/bench/cluster.lock"
+_held: list[IO[str]] = []
+
+
+def take_turn() -> None:
+    if _held:
+        return
+    LOCK.parent.mkdir(parents=True, exist_ok=True)
+    f = LOCK.open("w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("waiting: another benchmark runner is using the cluster ...", file=sys.stderr)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    _held.append(f)
