@@ -266,7 +266,7 @@ LOGS_TEXT = """\
   its 500 streams in {open_f:.1f} s, stern in {open_s:.0f} s (client-go's default limit of 5 requests/s,
   which stern offers no flag for).
 - **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB peak at {lines:,} lines
-  (~{kb:.2f} KB per line, the process's ~90 MB base included), against {rss_s:.0f} MB for stern, which
+  (~{kb:.2f} KB per line, the process's base included: {base_logs}), against {rss_s:.0f} MB for stern, which
   prints and forgets. A story keeps a log line as its time and text plus a reference to the JSON
   that all lines of its container instance share (src/faro/model/stored.py): about half of the
   whole encoded event it kept before (tests/unit/test_stored.py). Each stream's TLS connection
@@ -320,6 +320,12 @@ def discussion(res: dict[str, Any]) -> list[str]:
         cpu_f, open_f, rss_f = (col(f, k) for k in ("cpu_s", "all_streams_s", "peak_rss_mb"))
         cpu_s, open_s, rss_s = (col(st, k) for k in ("cpu_s", "all_streams_s", "peak_rss_mb"))
         kb, secs = med([t["peak_rss_mb"] * 1024 / t["received"] for t in f]), col(f, "write_s")
+        imported = [
+            r["rss_imported_mb"]
+            for r in (res.get("scale") or {}).get("large", [])
+            if r.get("rss_imported_mb")
+        ]
+        base_logs = f"{med(imported):.0f} MB after imports, section 1" if imported else "not measured"
         out.append(LOGS_TEXT.format(**locals()))
     if found and main is not found and (fa := [t for t in found if t["consumer"] == "faro"]):
         reconnects, lost = fa[0]["faro_counters"]["reconnects"], fa[0]["lost"]
