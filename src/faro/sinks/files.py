@@ -95,10 +95,10 @@ class StoryFiles:
             story.journaled_lines = len(kept)
         elif new:
             fd = os.open(self._events_path(header), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            with os.fdopen(fd, "ab") as f:
-                f.write(b"".join(f.blob + b"\n" for f in new) + count)
-                f.flush()
-                os.fsync(f.fileno())
+            with os.fdopen(fd, "ab") as out:
+                out.write(b"".join(f.blob + b"\n" for f in new) + count)
+                out.flush()
+                os.fsync(out.fileno())
             story.journaled_lines += len(new)
         story.journaled_seq = story.seq
         head = story.header(self.version)
