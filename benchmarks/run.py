@@ -132,9 +132,9 @@ def main() -> None:
         import lag
         import turns
 
+        digest = snapshot_source()  # the source as launched, even if it waits for its turn
         turns.take_turn()
         t0 = time.time()
-        digest = snapshot_source()
         build()
         recording(args.rerecord)
         res: dict[str, Any] = {
