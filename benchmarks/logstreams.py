@@ -179,7 +179,7 @@ class Consumer:
         rss = sum(p.memory_info().rss for p in procs) / 2**20
         return rss, sum(p.cpu_times().user + p.cpu_times().system for p in procs)
 
-    def finish(self) -> dict[str, list[Any]]:
+    def finish(self) -> dict[str, Any]:  # pod -> its seqs (a list or an array), "" -> other lines
         if self.kind == "faro":
             assert self.p.stdin is not None
             self.p.stdin.close()

@@ -85,7 +85,8 @@ class StoryFiles:
     def journal(self, story: Story) -> None:
         """Append the events recorded since the last pass, then rewrite the metadata if what
         resuming needs of it changed. A story object journalled for the first time (a new
-        episode, a resumed story) starts its events file over."""
+        episode, a resumed story) starts its events file over, as does one whose file would
+        hold more than twice what the story keeps."""
         header = self.journal_path(story)
         new = story.buffer.since(story.journaled_seq)
         count = b'{"%s":%d}\n' % (_COUNT.encode(), story.event_count)
