@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.story import SCHEMA, EventBuffer, Story
@@ -99,6 +100,25 @@ def test_parse_round_trips_kubernetes_timestamps() -> None:
     assert parse("2026-01-02T03:04:05Z") == dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC).timestamp()
     assert parse("") is None
     assert parse("yesterday") is None
+
+
+def test_parse_fast_path_agrees_with_the_general_one() -> None:
+    """Log lines take a fast path (cached whole second); it must give the very same floats,
+    and leave anything that is not `YYYY-MM-DDTHH:MM:SS[.digits]Z` to the general parser."""
+    from faro.model.timefmt import _parse_general
+
+    rng = random.Random(7)
+    values = []
+    for _ in range(20_000):
+        second = dt.datetime.fromtimestamp(rng.randint(0, 4_000_000_000), dt.UTC)
+        frac = str(rng.randint(0, 10**9 - 1)).rjust(9, "0")[: rng.randint(0, 9)]
+        values.append(second.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z")
+    odd = ["2026-02-30T01:02:03Z", "2026-01-02T03:04:05.Z", "2026-01-02T03:04:05.12a3Z",
+           "2026-01-02T03:04:05.123+02:00", " 2026-01-02T03:04:05Z", "2026-01-02T03:04:05.\u0661Z"]  # fmt: skip
+    for v in values + odd:
+        assert parse(v) == _parse_general(v), v
+    assert parse("2026-01-02T03:04:05.123+02:00") == T0 - 7200
+    assert parse("2026-02-30T01:02:03Z") is None
 
 
 def test_story_metadata() -> None:
