@@ -113,8 +113,14 @@ def test_parse_fast_path_agrees_with_the_general_one() -> None:
         second = dt.datetime.fromtimestamp(rng.randint(0, 4_000_000_000), dt.UTC)
         frac = str(rng.randint(0, 10**9 - 1)).rjust(9, "0")[: rng.randint(0, 9)]
         values.append(second.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z")
-    odd = ["2026-02-30T01:02:03Z", "2026-01-02T03:04:05.Z", "2026-01-02T03:04:05.12a3Z",
-           "2026-01-02T03:04:05.123+02:00", " 2026-01-02T03:04:05Z", "2026-01-02T03:04:05.\u0661Z"]  # fmt: skip
+    odd = [
+        "2026-02-30T01:02:03Z",
+        "2026-01-02T03:04:05.Z",
+        "2026-01-02T03:04:05.12a3Z",
+        "2026-01-02T03:04:05.123+02:00",
+        " 2026-01-02T03:04:05Z",
+        "2026-01-02T03:04:05.\u0661Z",
+    ]
     for v in values + odd:
         assert parse(v) == _parse_general(v), v
     assert parse("2026-01-02T03:04:05.123+02:00") == T0 - 7200
