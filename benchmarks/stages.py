@@ -49,6 +49,7 @@ from faro.config import ResourceRule
 from faro.kube.heads import line_head
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
+from faro.model.stored import blob
 from faro.model.story import Story
 from faro.sinks.files import StoryFiles
 
@@ -191,7 +192,7 @@ def log_lines(stories: int = 500, per_story: int = 801) -> dict[str, float]:
                     story.add(log_event(inst, 1.9e9 + i, "log", time="2027-01-15T08:00:05Z", line=pad))
             to_write = sum(
                 (len(h) if (h := s.header("bench")) != s.journaled_header else 0)
-                + sum(len(f.blob) + 1 for f in s.buffer.since(s.journaled_seq))
+                + sum(len(blob(f)) + 1 for f in s.buffer.since(s.journaled_seq))
                 for s in kept
             )
             t = time.perf_counter()

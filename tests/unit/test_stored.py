@@ -1,14 +1,16 @@
-"""faro.model.stored: stored story events give back exactly what StoryEvent.encode() writes."""
+"""faro.model.stored: stored story events give back exactly what StoryEvent.encode() writes,
+and the cyclic GC does not keep walking them."""
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import orjson
 import pytest
 
 from faro.model.events import EventType, StoryEvent
-from faro.model.stored import Freezer, Frozen, LogLine
+from faro.model.stored import Freezer, blob, freeze, thaw
 from faro.model.story import Story
 
 LINES = [
@@ -51,24 +53,24 @@ def log(
 def test_a_log_line_gives_back_the_exact_encoding(line: str, at: float) -> None:
     ev = log(line, at, restart=3, seq=7)
     stored = Freezer()(ev)
-    assert isinstance(stored, LogLine)
-    assert stored.blob == ev.encode()
-    back = stored.thaw()  # (timestamps keep milliseconds, as in the story file)
-    assert back == Frozen(ev).thaw() and back.seq == 7 and back.data == ev.data
+    assert len(stored) == 4  # a log line: its instance's JSON is shared
+    assert blob(stored) == ev.encode()
+    back = thaw(stored)  # (timestamps keep milliseconds, as in the story file)
+    assert back == thaw(freeze(ev)) and back.seq == 7 and back.data == ev.data
 
 
 def test_lines_of_one_instance_share_their_json_and_others_do_not() -> None:
     freeze = Freezer()
     a, b = freeze(log("one")), freeze(log("two"))
     other = freeze(log("three", restart=1))
-    assert isinstance(a, LogLine) and isinstance(b, LogLine) and isinstance(other, LogLine)
-    assert a.shared is b.shared
-    assert other.shared is not a.shared
-    assert other.blob == log("three", restart=1).encode()
+    assert len(a) == len(b) == len(other) == 4
+    assert a[2] is b[2]
+    assert other[2] is not a[2]
+    assert blob(other) == log("three", restart=1).encode()
 
 
 def test_everything_else_is_stored_whole() -> None:
-    freeze = Freezer()
+    freezer = Freezer()
     marker = StoryEvent(
         "c", 1.0, EventType.CONTAINER_LOG, "app", "ns", "Pod", "truncated", {"pod": "p", "dropped_lines": 5}
     )
@@ -77,17 +79,17 @@ def test_everything_else_is_stored_whole() -> None:
     odd_restart = log("x", restart=0)
     odd_restart.data["restart"] = "0"
     for ev in (marker, with_extra, update, odd_restart):
-        stored = freeze(ev)
-        assert isinstance(stored, Frozen)
-        assert stored.blob == ev.encode()
+        stored = freezer(ev)
+        assert len(stored) == 3
+        assert blob(stored) == ev.encode()
 
 
 def test_a_stored_line_takes_about_half_the_memory() -> None:
     ev = log("GET /api/v1/orders 200 12ms user=4711 " * 3)
-    whole, compact = Frozen(ev), Freezer()(ev)
-    assert isinstance(compact, LogLine)
-    size_whole = sys.getsizeof(whole) + sys.getsizeof(whole.blob)
-    size_compact = sys.getsizeof(compact) + sys.getsizeof(compact.own)  # `shared` is per instance
+    whole, compact = freeze(ev), Freezer()(ev)
+    assert len(compact) == 4
+    size_whole = sys.getsizeof(whole) + sys.getsizeof(whole[2])
+    size_compact = sys.getsizeof(compact) + sys.getsizeof(compact[3])  # [2] is per instance
     assert size_compact < 0.6 * size_whole
 
 
@@ -103,7 +105,21 @@ def test_story_file_is_the_same_with_compact_lines() -> None:
         StoryEvent("2f6b0c1e-uid", 1_795_700_000.5, EventType.POD_STARTING, "web", "shop", "Pod", "start", {})
     )
     compact = story(events)
-    assert any(isinstance(f, LogLine) for f in compact.buffer.head)
+    assert any(len(f) == 4 for f in compact.buffer.head)
     expected = [orjson.loads(e.encode()) for e in sorted(events, key=lambda e: (e.timestamp, e.seq))]
     assert orjson.loads(compact.to_json("test"))["events"] == expected
     assert [e.data for e in compact.buffer.all()] == [e["data"] for e in expected]
+
+
+def test_the_cyclic_gc_stops_tracking_stored_events() -> None:
+    """Kept events must not be walked by every collection: after one, none is tracked."""
+    s = Story("2f6b0c1e-uid", 1, "v1/Pod", "web", "shop", "test", 1_795_700_000.0)
+    for i in range(2_000):
+        s.add(log(f"line {i}", 1_795_700_000 + i, restart=i % 3))
+    update = StoryEvent("c", 1.0, EventType.RESOURCE_UPDATE, "web", "ns", "Deployment", "update", {"a": 1})
+    s.add(update)
+    gc.collect()
+    kept = [*s.buffer.head, *s.buffer.tail]
+    assert len(kept) == 2_001
+    assert not any(gc.is_tracked(f) for f in kept)
+    assert not any(gc.is_tracked(f[2]) for f in kept if len(f) == 4)

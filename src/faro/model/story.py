@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from faro.model.events import EventType, Gap, StoryEvent
-from faro.model.stored import Freezer, Stored, story_event_from_dict
+from faro.model.stored import Freezer, Stored, blob, order, seq_of, story_event_from_dict, thaw
 from faro.model.timefmt import iso_ms, parse
 
 SCHEMA = "faro.story/v1"
@@ -58,7 +58,7 @@ class EventBuffer:
         out: list[Stored] = []
         for part in (self.tail, self.head):
             for f in reversed(part):
-                if f.seq <= seq:
+                if seq_of(f) <= seq:
                     out.reverse()
                     return out
                 out.append(f)
@@ -67,10 +67,10 @@ class EventBuffer:
 
     def frozen(self) -> list[Stored]:
         """Chronological (stable: equal timestamps keep arrival order)."""
-        return sorted([*self.head, *self.tail], key=lambda e: (e.timestamp, e.seq))
+        return sorted([*self.head, *self.tail], key=order)
 
     def all(self) -> list[StoryEvent]:
-        return [f.thaw() for f in self.frozen()]
+        return [thaw(f) for f in self.frozen()]
 
 
 @dataclass
@@ -120,7 +120,7 @@ class Story:
 
     def to_json(self, faro_version: str, indent: bool = True) -> bytes:
         """The story file's bytes; events are spliced in as already-encoded JSON."""
-        doc = self._document(faro_version, [orjson.Fragment(f.blob) for f in self.buffer.frozen()])
+        doc = self._document(faro_version, [orjson.Fragment(blob(f)) for f in self.buffer.frozen()])
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"
 
     def header(self, faro_version: str) -> bytes:
@@ -130,7 +130,7 @@ class Story:
         return orjson.dumps({"metadata": {k: m[k] for k in _RESUMABLE}, "events": []})
 
     def to_dict(self, faro_version: str) -> dict[str, Any]:
-        return self._document(faro_version, [orjson.loads(f.blob) for f in self.buffer.frozen()])
+        return self._document(faro_version, [orjson.loads(blob(f)) for f in self.buffer.frozen()])
 
     def _document(self, faro_version: str, events: list[Any]) -> dict[str, Any]:
         truncated: dict[str, Any] = {}

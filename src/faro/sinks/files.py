@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from faro.model.stored import blob
 from faro.model.story import Story
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -92,12 +93,12 @@ class StoryFiles:
         count = b'{"%s":%d}\n' % (_COUNT.encode(), story.event_count)
         if story.journaled_seq == 0 or story.journaled_lines + len(new) > 2 * len(story.buffer):
             kept = story.buffer.since(0)
-            write_atomic(self._events_path(header), b"".join(f.blob + b"\n" for f in kept) + count)
+            write_atomic(self._events_path(header), b"".join(blob(f) + b"\n" for f in kept) + count)
             story.journaled_lines = len(kept)
         elif new:
             fd = os.open(self._events_path(header), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             with os.fdopen(fd, "ab") as out:
-                out.write(b"".join(f.blob + b"\n" for f in new) + count)
+                out.write(b"".join(blob(f) + b"\n" for f in new) + count)
                 out.flush()
                 os.fsync(out.fileno())
             story.journaled_lines += len(new)
