@@ -54,14 +54,16 @@ def _lib(frame: str) -> str:
     return Path(lib).name.split(".")[0].split("/")[-1]
 
 
-def analyse(raw: Path, top: int = 15) -> dict[str, Any]:
+def analyse(raw: Path, top: int = 15, main: str = "consumers.py:", counts: bool = False) -> dict[str, Any]:
+    """Self and inclusive time of the main thread (its stacks pass through `main`, the
+    script's own file); with `counts`, the raw self-time sample counts too."""
     self_t: collections.Counter[str] = collections.Counter()
     incl: collections.Counter[str] = collections.Counter()
     total = 0
     for line in raw.read_text().splitlines():
         stack, _, n = line.rpartition(" ")
         frames = stack.split(";")
-        if not any("consumers.py:" in f for f in frames) or any("Thread._bootstrap" in f for f in frames):
+        if not any(main in f for f in frames) or any("Thread._bootstrap" in f for f in frames):
             continue  # not the main thread
         count = int(n)
         total += count
@@ -90,7 +92,10 @@ def analyse(raw: Path, top: int = 15) -> dict[str, Any]:
             if ("faro/" in k and not k.startswith("<module>")) or k == GC or k.startswith("wait_for (asyncio")
         }
     )
-    return {"samples": total, "self": pct(self_t, top), "inclusive": pct(faro_incl, top + 5)}
+    out = {"samples": total, "self": pct(self_t, top), "inclusive": pct(faro_incl, top + 5)}
+    if counts:
+        out["self_counts"] = dict(self_t)
+    return out
 
 
 def source_digest(root: Path) -> str:

@@ -11,7 +11,8 @@ the consumer has every pod's first line (all streams open), a Go writer (logwrit
 Then the pods are deleted (grace 1 s) and every line the consumer got is matched with what
 was written: lines/s, lost and duplicated lines (exactly which), RSS and CPU.
 
-Usage: python benchmarks/logstreams.py trial --consumer faro|stern --rate 5000 --seconds 20 | cleanup
+Usage: python benchmarks/logstreams.py trial --consumer faro|stern --rate 5000 --seconds 20
+       [--diag profile|memory] | cleanup
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from array import array
 from pathlib import Path
 from typing import Any
 
+import logdiag
 import orjson
 import psutil
 import scale
@@ -145,11 +147,15 @@ async def faro_child(trial: str, out: Path) -> None:
 class Consumer:
     """A consumer process (tree) with its progress: lines received and, for Faro, stories closed."""
 
-    def __init__(self, kind: str, trial: str, tmp: Path) -> None:
+    def __init__(self, kind: str, trial: str, tmp: Path, diag: str | None = None) -> None:
         self.kind, self.tmp, self.n, self.closed, self.faro, self.notes = kind, tmp, 0, 0, [0, 0, 0, 0], {}
         if kind == "faro":
             cmd = [sys.executable, __file__, "faro", "--trial", trial, "--out", str(tmp / "faro.json")]
-            self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            env = {**os.environ, logdiag.ENV: str(tmp / "heap.json")} if diag == "memory" else None
+            if diag == "profile":  # py-spy starts Faro and writes the samples when it exits
+                cmd = [*logdiag.spy_prefix(tmp / "profile.txt"), *cmd]
+            pipe = subprocess.PIPE
+            self.p = subprocess.Popen(cmd, stdin=pipe, stdout=pipe, text=True, env=env)
             threading.Thread(target=self._read_faro, daemon=True).start()
         else:
             args = f"-A -l bench-trial={trial} --max-log-requests 1000 -o raw --color never".split()
@@ -218,10 +224,13 @@ def wait(cond: Any, timeout: float, sample: Any) -> float:
     return time.monotonic() - t0
 
 
-def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict[str, Any]:
+def trial(
+    kind: str, rate: int, seconds: float, name: str, n: int = 500, diag: str | None = None
+) -> dict[str, Any]:
+    """One trial; `diag` ("profile" or "memory", Faro only) makes it a diagnostic (logdiag.py)."""
     (tmp := Path(f"/tmp/faro-logbench-{name}")).mkdir(exist_ok=True)
     res: dict[str, Any] = {"consumer": kind, "rate": rate, "pods": n, "setup_s": asyncio.run(setup(name, n))}
-    c = Consumer(kind, name, tmp)
+    c = Consumer(kind, name, tmp, diag)
     peak = {"rss": 0.0, "inotify": 0, "active": 0}
 
     def sample() -> None:
@@ -247,6 +256,8 @@ def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict
 
         wait(progressed, 60, sample)
         res["cpu_s"], res["rss_mb"] = c.usage()[1] - cpu0, c.usage()[0]
+        if diag == "memory":  # now, while every line is held: the stories are still open
+            res["heap"] = logdiag.request_heap(c.p.pid, tmp / "heap.json")
         asyncio.run(delete(name, "pods"))
         if kind == "faro":
             wait(lambda: c.closed >= n, 90, sample)
@@ -254,6 +265,8 @@ def trial(kind: str, rate: int, seconds: float, name: str, n: int = 500) -> dict
             time.sleep(5)
         res["faro_counters"] = dict(zip(["active", "reconnects", "lines", "dropped"], c.faro, strict=True))
         got = c.finish()
+        if diag == "profile":
+            res["profile"] = logdiag.profile(tmp / "profile.txt")
     finally:
         if c.p.poll() is None:
             c.p.kill()
@@ -294,11 +307,13 @@ def main() -> None:
     ap.add_argument("--rate", type=int, default=5000)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--diag", choices=["profile", "memory"], help="a diagnostic Faro trial (logdiag.py)")
     a = ap.parse_args()
     if a.command == "faro":
+        logdiag.start_tracing()
         asyncio.run(faro_child(a.trial, a.out))
     elif a.command == "trial":
-        print(json.dumps(trial(a.consumer, a.rate, a.seconds, a.trial, a.pods), indent=1))
+        print(json.dumps(trial(a.consumer, a.rate, a.seconds, a.trial, a.pods, a.diag), indent=1))
     else:
         print(json.dumps({"delete_s": asyncio.run(scale.delete_namespaces("bench-logs-"))}))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
+import logdiag
 import scale
 
 METHOD = """## What is measured
@@ -232,6 +233,8 @@ capture lag are on [benchmarks.md](benchmarks.md).
         if res.get("logs_from"):  # a run that re-measured scale only keeps older log trials
             section[1:1] = ["", f"These log-stream trials come from {res['logs_from']}.", ""]
         out += [*section, ""]
+    if res.get("log_diag"):
+        out += logdiag.render(res["log_diag"])
     out += discussion(res)
     return "\n".join(out) + "\n"
 

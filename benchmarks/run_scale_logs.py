@@ -8,7 +8,8 @@ and the Go log writer, into ~/.cache/faro/bench/bin), waits while another benchm
 - scale.py: creates 5,000 bare pods (500 namespaces) + 5 `bench-primary` Deployments, measures
   Faro --runs times, creates 5,000 more while a Faro runs (RSS before/after), measures Faro
   --runs times at 10,000 pods, deletes the namespaces;
-- logstreams.py: for each rate, --runs trials of Faro and of stern on 500 pods;
+- logstreams.py: for each rate, --runs trials of Faro and of stern on 500 pods; then two
+  diagnostic Faro trials (logdiag.py): py-spy at the highest rate, tracemalloc at the lowest;
 and writes the results (~/.cache/faro/bench/scale-logs.json) and the page (report_scale_logs.py).
 
 Usage:  .venv/bin/python benchmarks/run_scale_logs.py --inotify-instances 1024 [--runs 3] [--pods 10000]
@@ -138,10 +139,12 @@ def guard() -> dict[str, Any]:
     return {"load1": os.getloadavg()[0], "tests_running": tests}
 
 
-def run_logs(runs: int, rates: list[int], seconds: float, limit: int | None) -> list[dict[str, Any]]:
+def run_logs(
+    runs: int, rates: list[int], seconds: float, limit: int | None, diag: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Trials of both consumers per rate; with `limit`, fs.inotify.max_user_instances is raised
     for the duration (the fake kubelet, like a kubelet, needs one inotify instance per follow
-    stream) and restored afterwards."""
+    stream) and restored afterwards. With `diag`, the diagnostic trials go into it."""
     original, trials = int(INOTIFY.read_text()), []
     try:
         if limit:
@@ -157,6 +160,11 @@ def run_logs(runs: int, rates: list[int], seconds: float, limit: int | None) -> 
                     go = functools.partial(logstreams.trial, kind, rate, seconds)
                     one = measured(lambda k, go=go, name=name: go(f"{name}r{k}"))
                     trials.append({"run": run, "inotify_limit": int(INOTIFY.read_text()), **one})
+        for what, rate in (("profile", max(rates)), ("memory", min(rates))) if diag is not None else ():
+            print(f"logs: diagnostic Faro trial ({what}) at {rate} lines/s", file=sys.stderr)
+            go = functools.partial(logstreams.trial, "faro", rate, seconds, diag=what)
+            assert diag is not None
+            diag[what] = measured(lambda k, go=go, name=f"d{what[0]}{rate // 1000}k": go(f"{name}r{k}"))
     finally:
         INOTIFY.write_text(str(original))
         print("logs: deleting the namespaces", file=sys.stderr)
@@ -223,7 +231,9 @@ def main() -> None:
             rates = [int(r) for r in a.rates.split(",")]
             if not a.skip_logs:  # as found first (a diagnostic: 1 run, lowest rate), then raised
                 found = run_logs(a.found_runs, rates[:1], a.seconds, None) if a.inotify_instances else []
-                res["logs"] = found + run_logs(a.runs, rates, a.seconds, a.inotify_instances or None)
+                res["log_diag"] = {}
+                limit = a.inotify_instances or None
+                res["logs"] = found + run_logs(a.runs, rates, a.seconds, limit, res["log_diag"])
                 res["parts"]["logs"] = part
                 save()
         finally:
