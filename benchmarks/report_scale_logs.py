@@ -273,9 +273,9 @@ LOGS_TEXT = """\
   prints and forgets. A story keeps a log line as its time and text plus a reference to the JSON
   that all lines of its container instance share (src/faro/model/stored.py): about half of the
   whole encoded event it kept before (tests/unit/test_stored.py). Each stream's TLS connection
-  reads into a 64 KiB buffer (src/faro/kube/tls.py): asyncio's default, 256 KiB zero-filled per
-  connection, was ~135 MB of the peak with 500 streams. The per-story cap (20,000 events) bounds
-  a story, not Faro.
+  reads into a 64 KiB buffer (src/faro/kube/tls.py), resident only where a read wrote into it:
+  asyncio's default, 256 KiB zero-filled per connection, was ~135 MB of the peak with 500 streams,
+  and 64 KiB zero-filled still 32 MB. The per-story cap (20,000 events) bounds a story, not Faro.
 """
 FOUND_TEXT = """\
 - **At this machine's fs.inotify.max_user_instances ({limit})** the fake kubelet follows only ~123
@@ -330,6 +330,8 @@ def discussion(res: dict[str, Any]) -> list[str]:
         ]
         base_logs = f"{med(imported):.0f} MB after imports, section 1" if imported else "not measured"
         out.append(LOGS_TEXT.format(**locals()))
+        if res.get("log_diag"):
+            out.append(logdiag.discussion(res["log_diag"]))
     if found and main is not found and (fa := [t for t in found if t["consumer"] == "faro"]):
         reconnects, lost = fa[0]["faro_counters"]["reconnects"], fa[0]["lost"]
         out.append(FOUND_TEXT.format(limit=limit, reconnects=reconnects, lost=lost))

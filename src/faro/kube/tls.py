@@ -1,16 +1,22 @@
-"""A smaller TLS read buffer per connection, for captures that hold hundreds of streams.
+"""A smaller TLS read buffer per connection, resident only where data was read into it.
 
 Why: asyncio's TLS layer gives every connection a 256 KiB read buffer, zero-filled (so
 resident) as the connection opens (asyncio/sslproto.py, `SSLProtocol.max_size`). Faro keeps a
 connection per watch and per followed container log: with 500 log streams those buffers
 were ~135 MB of its ~440 MB peak (docs/benchmarks-scale-logs.md). A TLS record is at most
-16 KiB, so reading 64 KiB at a time loses nothing. The class attribute is process-wide; it
-is only ever lowered, never raised.
+16 KiB, so reading 64 KiB at a time loses nothing; the class attribute is process-wide and
+only ever lowered, never raised. Even at 64 KiB the zero-filled buffers were still the largest
+item of Faro's heap with 500 streams (32 MB, the page's tracemalloc table), though a log stream
+rarely receives more than a few hundred bytes at once: so each buffer is an anonymous mapping
+instead, whose pages the kernel provides when a read first writes into them.
 """
 
 from __future__ import annotations
 
 import asyncio.sslproto
+import functools
+import mmap
+from typing import Any
 
 TLS_READ_BUFFER = 64 * 1024
 
@@ -20,3 +26,19 @@ def limit_tls_read_buffer(size: int = TLS_READ_BUFFER) -> None:
     current = getattr(proto, "max_size", None)
     if proto is not None and isinstance(current, int) and current > size:
         proto.max_size = size
+    if proto is not None and not getattr(proto.__init__, "_faro_lazy_buffer", False):
+        proto.__init__ = _lazy_buffer(proto.__init__)
+
+
+def _lazy_buffer(init: Any) -> Any:
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        # Only the layout this was written for (3.11-3.13): anything else keeps asyncio's own.
+        buf = getattr(self, "_ssl_buffer", None)
+        if type(buf) is bytearray and len(buf) > mmap.PAGESIZE and hasattr(self, "_ssl_buffer_view"):
+            lazy = mmap.mmap(-1, len(buf))
+            self._ssl_buffer, self._ssl_buffer_view = lazy, memoryview(lazy)
+
+    __init__._faro_lazy_buffer = True  # type: ignore[attr-defined]
+    return __init__
