@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from faro.kube.client import KubeClient
 
 
-@dataclass(frozen=True)
-class LogLine:
+class LogLine(NamedTuple):  # one per line read: a tuple is built ~3x faster than a frozen dataclass
     timestamp: str  # RFC3339Nano from the kubelet
     content: bytes
 
