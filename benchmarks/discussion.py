@@ -97,7 +97,9 @@ def discussion(res: dict[str, Any]) -> list[str]:
             f"run, measured with `gc.callbacks`). It was the top cost (about half the time) until "
             f"watch events stopped being decoded on arrival: a reflector now reads only an event's "
             f"head (kube/heads.py) and the object waits in the pipeline as one `bytes` value, which "
-            f"the GC never walks, and story contents and last states are kept encoded. The "
+            f"the GC never walks, and story contents and last states are kept encoded (a story's "
+            f"events as tuples of bytes and numbers, which the GC stops tracking: "
+            f"src/faro/model/stored.py). The "
             f"diagnostic run with the gen-0 threshold raised to 100k reached {faro_gc:,.0f} events/s "
             f"({faro_gc / inf:.2f}x informer, {faro_gc / raw:.2f}x raw)."
         )
