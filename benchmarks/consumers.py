@@ -52,6 +52,7 @@ class GcClock:
     def __init__(self) -> None:
         self.seconds = [0.0, 0.0, 0.0]
         self.collections = [0, 0, 0]
+        self.garbage = [0, 0, 0]  # objects found unreachable (cycles refcounting cannot free)
         self._t = 0.0
         gc.callbacks.append(self._cb)
 
@@ -61,6 +62,7 @@ class GcClock:
         else:
             self.seconds[info["generation"]] += time.perf_counter() - self._t
             self.collections[info["generation"]] += 1
+            self.garbage[info["generation"]] += info["collected"]
 
 
 async def run_raw(server: str, resources: list[str], n: int) -> None:

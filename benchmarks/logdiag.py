@@ -17,6 +17,7 @@ and none of their numbers stands in for a measured one.
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import linecache
 import os
@@ -89,7 +90,9 @@ def _site(tb: tracemalloc.Traceback) -> tuple[str, str]:
 
 
 def _where(f: tracemalloc.Frame) -> str:
-    name = f.filename.split("site-packages/")[-1].split("/src/")[-1].split("/lib/python3.11/")[-1]
+    name = f.filename.split("site-packages/")[-1].split("/lib/python3.11/")[-1]
+    if "/faro/" in name:  # src/faro, or the benchmark's copy of it
+        name = "faro/" + name.split("/faro/", 1)[1]
     code = linecache.getline(f.filename, f.lineno).split("  #")[0].strip()[:70]
     code = code.replace("`", "'").replace("|", "\\|")  # it goes into a Markdown table cell
     return f"{name}:{f.lineno} `{code}`" if code else f"{name}:{f.lineno}"
@@ -105,7 +108,15 @@ def _dump(dest: Path) -> None:
         acc[1] += st.count
     top = sorted(sites.items(), key=lambda kv: -kv[1][0])[:15]
     rows = [{"site": s, "faro": f, "mb": b / 2**20, "blocks": n} for (s, f), (b, n) in top]
-    out = {"traced_mb": traced / 2**20, "rss_mb": rss / 2**20, "sites": rows}
+    gc.collect()  # what the cyclic GC walks at every full collection: the tracked objects
+    tracked = collections.Counter(type(o).__qualname__ for o in gc.get_objects())
+    out = {
+        "traced_mb": traced / 2**20,
+        "rss_mb": rss / 2**20,
+        "sites": rows,
+        "gc_tracked": sum(tracked.values()),
+        "gc_tracked_top": tracked.most_common(8),
+    }
     tmp = dest.with_suffix(".tmp")
     tmp.write_text(json.dumps(out))
     tmp.rename(dest)
@@ -162,6 +173,7 @@ def render(diag: dict[str, Any]) -> list[str]:
             "(tracemalloc's own bookkeeping included; the measured trials run without it). The rest of the "
             "RSS is native: the interpreter, OpenSSL's state per connection, allocator slack.",
             "",
+            *_tracked(heap),
             "| allocated at | innermost Faro frame | MB | blocks |",
             "|---|---|---:|---:|",
             *(
@@ -198,3 +210,11 @@ def discussion(diag: dict[str, Any]) -> str:
             "see: only the pages a read wrote into are resident.\n"
         )
     return out
+
+
+def _tracked(heap: dict[str, Any]) -> list[str]:
+    if "gc_tracked" not in heap:
+        return []
+    top = ", ".join(f"`{name}` {n:,}" for name, n in heap["gc_tracked_top"])
+    n = heap["gc_tracked"]
+    return [f"Objects the cyclic GC tracks then (after a collection): {n:,}; by type: {top}.", ""]

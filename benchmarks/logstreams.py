@@ -36,6 +36,7 @@ import logdiag
 import orjson
 import psutil
 import scale
+from consumers import GcClock
 
 NAMESPACES = [f"bench-logs-{i}" for i in range(5)]
 LOGDIR = Path(os.environ.get("FARO_TESTBED_LOGS", Path.home() / ".cache/faro/kwok/clusters/faro/faro-logs"))
@@ -128,12 +129,16 @@ async def faro_child(trial: str, out: Path) -> None:
 
     faro = Faro(config, on_event=on_event, settle=1.0)
 
+    gc_clock = GcClock()
+
     async def progress() -> None:
         while True:
             lm = faro.engine.logs if faro.engine else None
             n = sum(len(v) for k, v in got.items() if k)  # "" holds lines we did not write
             extra = f"{lm.active} {lm.reconnects} {lm.lines} {lm.dropped}" if lm else "0 0 0 0"
-            print(f"n {n} {faro.closed_count} {extra}", flush=True)
+            counts = [*gc_clock.collections, *gc_clock.garbage]
+            gcs = " ".join([*(f"{x:.4f}" for x in gc_clock.seconds), *map(str, counts)])
+            print(f"n {n} {faro.closed_count} {extra} {gcs}", flush=True)
             await asyncio.sleep(0.25)
 
     task, ticker = asyncio.create_task(faro.run()), asyncio.create_task(progress())
@@ -149,6 +154,7 @@ class Consumer:
 
     def __init__(self, kind: str, trial: str, tmp: Path, diag: str | None = None) -> None:
         self.kind, self.tmp, self.n, self.closed, self.faro, self.notes = kind, tmp, 0, 0, [0, 0, 0, 0], {}
+        self.gc = [0.0] * 9
         if kind == "faro":
             cmd = [sys.executable, __file__, "faro", "--trial", trial, "--out", str(tmp / "faro.json")]
             env = {**os.environ, logdiag.ENV: str(tmp / "heap.json")} if diag == "memory" else None
@@ -172,12 +178,22 @@ class Consumer:
             if parts and parts[0] == "n":
                 self.n, self.closed = int(parts[1]), int(parts[2])
                 self.faro = [int(x) for x in parts[3:7]]
+                # the cyclic GC by generation: seconds, collections, objects found unreachable
+                self.gc = [float(x) for x in parts[7:16]]
 
     def _read_stern(self) -> None:
         with (self.tmp / "stern.out").open("rb") as f:
             while self.p.poll() is None:
                 self.n += f.read().count(b"\n")
                 time.sleep(0.25)
+
+    def tcp(self) -> int:
+        """TCP connections the consumer holds (one per stream over HTTP/1.1; HTTP/2 multiplexes)."""
+        n = 0
+        for p in [self.ps, *self.ps.children(recursive=True)]:
+            with contextlib.suppress(psutil.Error):
+                n += sum(c.status == psutil.CONN_ESTABLISHED for c in p.net_connections(kind="tcp"))
+        return n
 
     def usage(self) -> tuple[float, float]:
         """(RSS MB, CPU s) summed over the process and its children."""
@@ -239,7 +255,7 @@ def trial(
 
     try:
         res["all_streams_s"] = wait(lambda: c.n >= n, 150, sample)
-        cpu0 = c.usage()[1]
+        cpu0, gc0 = c.usage()[1], c.gc
         pods = ",".join(f"{ns}/{pod}" for ns, pod in pods_of(name, n))
         cmd = [str(WRITER), "-dir", str(LOGDIR), "-pods", pods, "-rate", str(rate), "-seconds", str(seconds)]
         w = subprocess.Popen([*cmd, "-pad", PAD], stdout=subprocess.PIPE, text=True)
@@ -256,6 +272,10 @@ def trial(
 
         wait(progressed, 60, sample)
         res["cpu_s"], res["rss_mb"] = c.usage()[1] - cpu0, c.usage()[0]
+        if kind == "faro":  # its time in the cyclic GC over the same window as cpu_s
+            d = [b - a for a, b in zip(gc0, c.gc, strict=True)]
+            res["gc_s"], res["gc_collections"], res["gc_garbage"] = d[:3], [int(x) for x in d[3:6]], d[6:]
+        res["tcp"] = c.tcp()  # once, here: reading every socket's state is not free
         if diag == "memory":  # now, while every line is held: the stories are still open
             res["heap"] = logdiag.request_heap(c.p.pid, tmp / "heap.json")
         asyncio.run(delete(name, "pods"))

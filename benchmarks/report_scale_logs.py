@@ -42,7 +42,9 @@ METHOD = """## What is measured
   line received - writer start). Then the pods are deleted (grace 1 s); for Faro we wait for the 500
   stories to close (its final reads happen then). **lost** = (pod, seq) written but never received.
   **RSS** and **CPU s** are the consumer's (CPU from writer start until caught up); **KWOK inotify
-  peak** is how many inotify instances the KWOK controller held (one per follow stream it serves).
+  peak** is how many inotify instances the KWOK controller held (one per follow stream it serves);
+  **TCP connections** are those the consumer held once it had caught up (psutil), min to max; the
+  notes give Faro's CPU time in CPython's cyclic GC over the CPU s window (`gc.callbacks`).
   `--inotify-instances N` raises fs.inotify.max_user_instances to N for the trials and restores it;
   before that, `--found-runs` trials run at the limit as found. Runs alternate which consumer goes
   first. Everywhere: median over runs, min to max in parentheses.""".splitlines()
@@ -123,8 +125,8 @@ def logs_table(trials: list[dict[str, Any]]) -> list[str]:
     out = [
         "| rate (lines/s) | consumer | runs | lines/s captured | written/s | lost lines (per run) "
         "| duplicates | lines we did not write | peak RSS MB | CPU s | all streams open s "
-        "| caught up s after writer | KWOK inotify peak | notes |",
-        "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| caught up s after writer | KWOK inotify peak | TCP connections | notes |",
+        "|---:|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for rate in sorted({t["rate"] for t in trials}):
         for kind in ("faro", "stern"):
@@ -135,6 +137,12 @@ def logs_table(trials: list[dict[str, Any]]) -> list[str]:
                 note = "reconnects " + ", ".join(str(t["faro_counters"]["reconnects"]) for t in ts)
                 read = [f"{t['faro_counters']['lines']:,} / {t['received'] + t['junk_lines']:,}" for t in ts]
                 note += "; lines read / reached on_event " + ", ".join(read)
+                if all("gc_s" in t for t in ts):  # the CPU s window
+                    gcs = ", ".join(
+                        f"{sum(t['gc_s']):.2f} s ({t['gc_s'][2]:.2f} s in {t['gc_collections'][2]} full)"
+                        for t in ts
+                    )
+                    note += f"; CPU s in the cyclic GC {gcs}"
             else:
                 note = "tail errors " + ", ".join(str(t["stern"].get("tail_errors", "?")) for t in ts)
             lost = ", ".join(format(t["lost"], ",") for t in ts)
@@ -144,9 +152,14 @@ def logs_table(trials: list[dict[str, Any]]) -> list[str]:
                 f"| {sum(t['duplicates'] for t in ts)} | {sum(t['junk_lines'] for t in ts)} "
                 f"| {span([t['peak_rss_mb'] for t in ts], '{:,.0f}')} | {span([t['cpu_s'] for t in ts])} "
                 f"| {span([t['all_streams_s'] for t in ts])} | {span([t['caught_up_after_s'] for t in ts])} "
-                f"| {max(t['kwok_inotify_peak'] for t in ts)} | {note} |"
+                f"| {max(t['kwok_inotify_peak'] for t in ts)} | {_tcp(ts)} | {note} |"
             )
     return out
+
+
+def _tcp(ts: list[dict[str, Any]]) -> str:
+    held = [t["tcp"] for t in ts if "tcp" in t]
+    return f"{min(held):,} to {max(held):,}" if held else "n/a"
 
 
 def logs_section(trials: list[dict[str, Any]]) -> list[str]:
@@ -265,7 +278,9 @@ SCALE_TEXT = """\
 LOGS_TEXT = """\
 - **500 real follow streams**: Faro and stern both received every line, once (lost: {lost}, duplicates:
   {dups} in {trials} trials), and kept up at {top:,} lines/s (caught up at most {caught:.1f} s after the
-  writer). CPU for {top:,} lines/s x {secs:.0f} s: Faro {cpu_f:.1f} s, stern {cpu_s:.1f} s. Faro opened
+  writer). CPU for {top:,} lines/s x {secs:.0f} s: Faro {cpu_f:.1f} s, stern {cpu_s:.1f} s. Faro reads
+  each stream on a TLS connection of its own ({tcp_f} TCP connections: aiohttp speaks HTTP/1.1), while
+  stern's client-go multiplexes its streams over HTTP/2 ({tcp_s}). Faro opened
   its 500 streams in {open_f:.1f} s, stern in {open_s:.0f} s (client-go's default limit of 5 requests/s,
   which stern offers no flag for).
 - **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB peak at {lines:,} lines
@@ -323,6 +338,7 @@ def discussion(res: dict[str, Any]) -> list[str]:
         cpu_f, open_f, rss_f = (col(f, k) for k in ("cpu_s", "all_streams_s", "peak_rss_mb"))
         cpu_s, open_s, rss_s = (col(st, k) for k in ("cpu_s", "all_streams_s", "peak_rss_mb"))
         kb, secs = med([t["peak_rss_mb"] * 1024 / t["received"] for t in f]), col(f, "write_s")
+        tcp_f, tcp_s = _tcp(f), _tcp(st)
         imported = [
             r["rss_imported_mb"]
             for r in (res.get("scale") or {}).get("large", [])
