@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from faro.model.arena import Arena
 from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.stored import Freezer, Stored, blob, order, seq_of, story_event_from_dict, thaw
 from faro.model.timefmt import iso_ms, parse
@@ -35,7 +36,7 @@ _RESUMABLE = (
 class EventBuffer:
     def __init__(self, cap: int) -> None:
         self.cap = max(cap, 2)
-        self.head: list[Stored] = []
+        self.head = Arena()  # most stories never fill it; the tail is a ring of the newest
         self.tail: deque[Stored] = deque(maxlen=self.cap - self.cap // 2)
         self.dropped = 0
         self._freeze = Freezer()
@@ -56,14 +57,16 @@ class EventBuffer:
         """What was added after event number seq and is still kept, in arrival order (the
         newest are at the end of the tail, or of the head while it fills)."""
         out: list[Stored] = []
-        for part in (self.tail, self.head):
-            for f in reversed(part):
-                if seq_of(f) <= seq:
-                    out.reverse()
-                    return out
-                out.append(f)
+        for f in reversed(self.tail):
+            if seq_of(f) <= seq:
+                out.reverse()
+                return out
+            out.append(f)
+        i = len(self.head)
+        while i > 0 and self.head.seq(i - 1) > seq:  # seq only: an event is built if it is new
+            i -= 1
         out.reverse()
-        return out
+        return [*self.head.slice(i, len(self.head)), *out]
 
     def frozen(self) -> list[Stored]:
         """Chronological (stable: equal timestamps keep arrival order)."""
