@@ -21,6 +21,7 @@ import gc
 import json
 import linecache
 import os
+import re
 import shutil
 import signal
 import sys
@@ -91,8 +92,8 @@ def _site(tb: tracemalloc.Traceback) -> tuple[str, str]:
 
 def _where(f: tracemalloc.Frame) -> str:
     name = f.filename.split("site-packages/")[-1].split("/lib/python3.11/")[-1]
-    if "/faro/" in name:  # src/faro, or the benchmark's copy of it
-        name = "faro/" + name.split("/faro/", 1)[1]
+    if "/faro/" in name:  # src/faro, or the benchmark's copy of it (~/.cache/faro/bench/src/<digest>/faro)
+        name = "faro/" + name.rsplit("/faro/", 1)[1]
     code = linecache.getline(f.filename, f.lineno).split("  #")[0].strip()[:70]
     code = code.replace("`", "'").replace("|", "\\|")  # it goes into a Markdown table cell
     return f"{name}:{f.lineno} `{code}`" if code else f"{name}:{f.lineno}"
@@ -132,6 +133,11 @@ def request_heap(pid: int, dest: Path, timeout: float = 180) -> dict[str, Any]:
             raise TimeoutError("the traced Faro did not write its heap")
         time.sleep(0.5)
     return dict(json.loads(dest.read_text()))
+
+
+def _clean(site: str) -> str:
+    """A site as the page shows it: results saved before _where dropped the copy's path keep it."""
+    return re.sub(r"^faro/bench/src/[0-9a-f]+/", "", site)
 
 
 def render(diag: dict[str, Any]) -> list[str]:
@@ -177,7 +183,7 @@ def render(diag: dict[str, Any]) -> list[str]:
             "| allocated at | innermost Faro frame | MB | blocks |",
             "|---|---|---:|---:|",
             *(
-                f"| {r['site']} | {r['faro'] if r['faro'] != r['site'] else '(same)'} "
+                f"| {_clean(r['site'])} | {_clean(r['faro']) if r['faro'] != r['site'] else '(same)'} "
                 f"| {r['mb']:.1f} | {r['blocks']:,} |"
                 for r in heap["sites"][:12]
             ),
@@ -202,7 +208,7 @@ def discussion(diag: dict[str, Any]) -> str:
         )
     if m := diag.get("memory"):
         top = m["heap"]["sites"][:3]
-        named = "; ".join(f"{r['site'].split(' ')[0]} {r['mb']:.1f} MB" for r in top)
+        named = "; ".join(f"{_clean(r['site']).split(' ')[0]} {r['mb']:.1f} MB" for r in top)
         out += (
             f"- **Where Faro's memory goes** (the heap table above, {m['received']:,} lines held): "
             f"{m['heap']['traced_mb']:.0f} MB of live Python heap, the largest sites {named}. "

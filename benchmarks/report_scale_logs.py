@@ -159,7 +159,9 @@ def logs_table(trials: list[dict[str, Any]]) -> list[str]:
 
 def _tcp(ts: list[dict[str, Any]]) -> str:
     held = [t["tcp"] for t in ts if "tcp" in t]
-    return f"{min(held):,} to {max(held):,}" if held else "n/a"
+    if not held:
+        return "n/a"
+    return f"{held[0]:,}" if min(held) == max(held) else f"{min(held):,} to {max(held):,}"
 
 
 def logs_section(trials: list[dict[str, Any]]) -> list[str]:
@@ -279,15 +281,16 @@ LOGS_TEXT = """\
 - **500 real follow streams**: Faro and stern both received every line, once (lost: {lost}, duplicates:
   {dups} in {trials} trials), and kept up at {top:,} lines/s (caught up at most {caught:.1f} s after the
   writer). CPU for {top:,} lines/s x {secs:.0f} s: Faro {cpu_f:.1f} s, stern {cpu_s:.1f} s. Faro reads
-  each stream on a TLS connection of its own ({tcp_f} TCP connections: aiohttp speaks HTTP/1.1), while
-  stern's client-go multiplexes its streams over HTTP/2 ({tcp_s}). Faro opened
+  each stream on a TLS connection of its own ({tcp_f} TCP connections, its watches included: aiohttp
+  speaks HTTP/1.1), while stern's client-go multiplexes its streams over HTTP/2 ({tcp_s}). Faro opened
   its 500 streams in {open_f:.1f} s, stern in {open_s:.0f} s (client-go's default limit of 5 requests/s,
   which stern offers no flag for).
 - **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB peak at {lines:,} lines
   (~{kb:.2f} KB per line, the process's base included: {base_logs}), against {rss_s:.0f} MB for stern, which
   prints and forgets. A story keeps a log line as its time and text plus a reference to the JSON
-  that all lines of its container instance share (src/faro/model/stored.py): about half of the
-  whole encoded event it kept before (tests/unit/test_stored.py). Each stream's TLS connection
+  that all lines of its container instance share (src/faro/model/stored.py), packed into arrays
+  (src/faro/model/arena.py; the bytes a kept line costs in isolation are in benchmarks.md,
+  section 3). Each stream's TLS connection
   reads into a 64 KiB buffer (src/faro/kube/tls.py), resident only where a read wrote into it:
   asyncio's default, 256 KiB zero-filled per connection, was ~135 MB of the peak with 500 streams,
   and 64 KiB zero-filled still 32 MB. The per-story cap (20,000 events) bounds a story, not Faro.

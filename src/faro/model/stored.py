@@ -5,10 +5,9 @@ every object in them would be tracked (and walked again and again) by CPython's 
 which then dominates Faro's CPU time (docs/benchmarks.md); as bytes they are several times
 smaller and written out as they are (orjson.Fragment). A stored event is an exact tuple of
 str/bytes/numbers, which the GC stops tracking at its first collection: instances of a class,
-even with __slots__ and only bytes in them, stay tracked, and 400,000 kept log lines made
-every full collection walk them all (10% of Faro's CPU on 500 log streams, py-spy, before).
-A story's head packs them further, into arrays (src/faro/model/arena.py); its tail is a ring
-of these tuples.
+even with __slots__ and only bytes in them, stay tracked, and every full collection walked
+each kept log line. A story's head packs them further, into arrays (src/faro/model/arena.py);
+its tail is a ring of these tuples.
 Container log lines are most of a chatty story's events, and every line of one container
 instance shares all of its JSON but its time and text: a log line keeps only those, and the
 shared JSON once per instance, which halves what a line costs (docs/benchmarks.md, section 3).
