@@ -140,6 +140,11 @@ def _clean(site: str) -> str:
     return re.sub(r"^faro/bench/src/[0-9a-f]+/", "", site)
 
 
+def _shares(what: str, unit: str, rows: list[tuple[str, float]]) -> list[str]:
+    """A two-column Markdown table of shares, and the blank line after it."""
+    return [f"| {what} | {unit} |", "|---|---:|", *(f"| {name} | {pct} |" for name, pct in rows), ""]
+
+
 def render(diag: dict[str, Any]) -> list[str]:
     """The page's section on the diagnostic trials (run_scale_logs.py's results["log_diag"])."""
     out = [
@@ -157,18 +162,19 @@ def render(diag: dict[str, Any]) -> list[str]:
             "whole life (start-up, opening the 500 streams and closing the stories included). Under the "
             f"profiler it captured {p['lines_per_s']:,.0f} lines/s, {p['lost']:,} lost.",
             "",
-            "| self time, by where it went | % of samples |",
-            "|---|---:|",
-            *(f"| {b['where']} | {b['pct']} |" for b in prof["buckets"]),
-            "",
-            "| function (self time) | % |",
-            "|---|---:|",
-            *(f"| `{r['function']}` | {r['pct']} |" for r in prof["self"][:12]),
-            "",
-            "| Faro function (inclusive time) | % |",
-            "|---|---:|",
-            *(f"| `{r['function']}` | {r['pct']} |" for r in prof["inclusive"][:12]),
-            "",
+            *_shares(
+                "self time, by where it went",
+                "% of samples",
+                [(b["where"], b["pct"]) for b in prof["buckets"]],
+            ),
+            *_shares(
+                "function (self time)", "%", [(f"`{r['function']}`", r["pct"]) for r in prof["self"][:12]]
+            ),
+            *_shares(
+                "Faro function (inclusive time)",
+                "%",
+                [(f"`{r['function']}`", r["pct"]) for r in prof["inclusive"][:12]],
+            ),
         ]
     if m := diag.get("memory"):
         heap = m["heap"]
