@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import socket
 import subprocess
 import time
 import uuid
@@ -94,22 +96,51 @@ class LocalCluster:
         before the restart are older than the new apiserver's watch cache.
 
         kwokctl starts all components at once; now and then the KWOK controller comes up
-        before the apiserver and stays idle, so a probe pod must run before we go on."""
+        before the apiserver and stays idle, so a probe pod must run before we go on. On a
+        loaded machine a stopped component can still hold its port when `start` runs (the
+        new one then dies with "address already in use"), so start waits for the ports."""
+        failure = ""
         for _ in range(attempts):
-            for verb in ("stop", "start"):
-                proc = subprocess.run(
-                    [str(self.bin_dir / "kwokctl"), verb, "cluster", "--name", self.name],
-                    capture_output=True,
-                    text=True,
-                    env=self.env,
-                    timeout=120,
-                )
-                if proc.returncode != 0:
-                    raise RuntimeError(f"kwokctl {verb} cluster failed: {proc.stderr[-2000:]}")
-            wait_for("the apiserver", lambda: self.run_kubectl("get", "--raw=/readyz").returncode == 0, 60)
+            self._kwokctl("stop")
+            wait_for("the cluster's ports to be free", self._ports_free, 60)
+            failure = self._kwokctl("start")
+            if failure:
+                continue
+            try:
+                wait_for("the apiserver", self._ready, 60)
+            except AssertionError as exc:
+                failure = str(exc)
+                continue
             if self._kwok_works():
                 return
-        raise RuntimeError(f"KWOK did not run pods after {attempts} control-plane restarts")
+            failure = "KWOK did not run a probe pod"
+        raise RuntimeError(f"the control plane did not come back after {attempts} restarts: {failure}")
+
+    def _ready(self) -> bool:
+        return self.run_kubectl("get", "--raw=/readyz").returncode == 0
+
+    def _kwokctl(self, verb: str) -> str:
+        """Run `kwokctl <verb> cluster`; returns its error output if it failed, else ""."""
+        proc = subprocess.run(
+            [str(self.bin_dir / "kwokctl"), verb, "cluster", "--name", self.name],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=120,
+        )
+        return f"kwokctl {verb} cluster failed: {proc.stderr[-2000:]}" if proc.returncode else ""
+
+    def _ports_free(self) -> bool:
+        """True when no process listens on any port of the cluster's components."""
+        config = (self.kwok_workdir / "clusters" / self.name / "kwok.yaml").read_text()
+        for port in {int(p) for p in re.findall(r"^\s*\w*[pP]ort: (\d+)$", config, re.M)}:
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("", port))
+                except OSError:
+                    return False
+        return True
 
     def _kwok_works(self) -> bool:
         name = f"probe-{uuid.uuid4().hex[:6]}"
