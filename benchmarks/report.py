@@ -160,6 +160,12 @@ def stages_table(st: dict[str, Any], raw_rate: float) -> list[str]:
             "new, and rewrites a story's metadata only when a gap changed it; it used to rewrite whole "
             "stories)."
         )
+    if ll and "journal_next_loop_s" in ll:
+        lines[-1] += (
+            " The files are written and fsync'd on a worker thread; the event loop spent "
+            f"{ll['journal_first_loop_s']:.2f} s and {ll['journal_next_loop_s']:.2f} s of those passes "
+            "taking what to write."
+        )
     return lines
 
 

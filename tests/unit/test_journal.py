@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import stat
+import threading
+import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.story import Story
-from faro.sinks.files import StoryFiles
+from faro.sinks.files import StoryFiles, story_path
 
 UID = "a1b2c3d4-0000-4000-8000-123456789abc"
 
@@ -157,3 +162,107 @@ def test_a_resumed_story_counts_what_was_dropped_before_the_crash(tmp_path: Path
     resumed = Story.from_dict(doc)
     assert resumed.event_count == 30 and resumed.buffer.dropped == 26
     assert [e.data["i"] for e in resumed.buffer.all()] == [0, 1, 28, 29]
+
+
+def _stories(n: int) -> list[Story]:
+    out = []
+    for s in range(n):
+        uid = f"{s:08d}-0000-4000-8000-123456789abc"
+        story = Story(uid, 1, "v1/Pod", f"p{s}", "default", "kind-faro", 1767323045.0)
+        for i in range(3):
+            ev = _ev(i)
+            ev.correlation_id = uid
+            story.add(ev)
+        out.append(story)
+    return out
+
+
+async def test_a_slow_disk_does_not_stall_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:  # a network disk: each fsync takes 20 ms
+        time.sleep(0.02)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    files, stories = StoryFiles(tmp_path, "1.0.0"), _stories(25)  # 50 fsyncs: >= 1 s of writing
+    stalls: list[float] = []
+
+    async def heartbeat() -> None:
+        last = time.monotonic()
+        while True:
+            await asyncio.sleep(0.005)
+            stalls.append(time.monotonic() - last)
+            last = time.monotonic()
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.sleep(0.02)
+    started = time.monotonic()
+    assert files.journal_open(stories)
+    assert not any(s.dirty for s in stories)  # taken on this thread, written on the worker
+    while files._pass is not None and not files._pass.done():
+        await asyncio.sleep(0.01)
+    took = time.monotonic() - started
+    await asyncio.sleep(0.02)  # the heartbeat notes a stall when it next runs
+    beat.cancel()
+    files.close()
+    assert took >= 1.0
+    assert max(stalls) < 0.2, f"the loop stalled {max(stalls):.3f} s while the journal was written"
+    docs = files.journaled()
+    assert len(docs) == 25 and all(len(d["events"]) == 3 for d in docs)
+
+
+def test_a_pass_still_being_written_holds_back_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    real_fsync = os.fsync
+
+    def held_fsync(fd: int) -> None:
+        gate.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", held_fsync)
+    files, (first, second) = StoryFiles(tmp_path, "1.0.0"), _stories(2)
+    assert files.journal_open([first])
+    assert not files.journal_open([first, second])  # the first pass is still being written
+    assert second.dirty  # left for the next pass
+    gate.set()
+    files.close()
+    assert files.journal_open([first, second])
+    files.close()
+    assert sorted(d["metadata"]["correlation_id"] for d in files.journaled()) == sorted(
+        [first.correlation_id, second.correlation_id]
+    )
+
+
+def test_a_story_closed_while_its_journal_is_written_leaves_no_journal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+    real_fsync = os.fsync
+
+    def worker_waits(fd: int) -> None:  # the background pass waits; closing the story does not
+        if threading.current_thread().name.startswith("faro-journal"):
+            gate.wait(10)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", worker_waits)
+    files, (story,) = StoryFiles(tmp_path, "1.0.0"), _stories(1)
+    assert files.journal_open([story])
+    path = files.write(story)  # closed before its journal was written
+    gate.set()
+    files.close()
+    assert files.journaled() == [] and not list(files.journal_dir.iterdir())
+    assert path == story_path(tmp_path, story) and path.exists()
+
+
+def test_a_failed_background_write_is_raised(tmp_path: Path) -> None:
+    files, (story,) = StoryFiles(tmp_path, "1.0.0"), _stories(1)
+    tmp_path.joinpath(".journal").write_text("not a directory")
+    assert files.journal_open([story])
+    with pytest.raises(FileExistsError):
+        files.close()
+    files.close()  # raised once

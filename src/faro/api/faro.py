@@ -112,6 +112,8 @@ class Faro:
                 if self.ops is not None:
                     await self.ops.stop()
         finally:
+            if self.files is not None:
+                await asyncio.to_thread(self.files.close)  # journal writes still in flight
             if jsonl is not None:
                 jsonl.close()
             await client.close()
@@ -156,10 +158,8 @@ class Faro:
         def on_tick(open_stories: list[Story]) -> None:
             nonlocal last_journal
             # Journal open stories every few seconds, so a restarted Faro loses little.
-            if self.files is not None and time.monotonic() - last_journal >= self._journal_every:
+            due = time.monotonic() - last_journal >= self._journal_every
+            if self.files is not None and due and self.files.journal_open(open_stories):
                 last_journal = time.monotonic()
-                for s in open_stories:
-                    if s.dirty:
-                        self.files.journal(s)
 
         return Callbacks(on_event=on_event, on_close=on_close, on_ready=on_ready, on_tick=on_tick)
