@@ -15,6 +15,11 @@ from typing import Any, NamedTuple
 
 from faro.kube.client import KubeClient
 
+# A follow stream is read at most every quarter second: lines are ordered by their kubelet
+# timestamps, so a story does not change, and at 20,000 lines/s over 500 streams Faro's CPU
+# went from ~12.5 s to ~7.3 s for 400,000 lines (client.py, `_coalesced`).
+FOLLOW_PAUSE = 0.25
+
 
 class LogLine(NamedTuple):  # one per line read: a tuple is built ~3x faster than a frozen dataclass
     timestamp: str  # RFC3339Nano from the kubelet
@@ -96,7 +101,9 @@ async def follow(
 ) -> AsyncGenerator[LogLine, None]:
     """Yield lines of a follow stream until it ends (the container stopped) or fails."""
     q = log_query(container, True, since)
-    async for raw in client.stream_lines(log_path(namespace, pod), q, read_timeout=read_timeout):
+    async for raw in client.stream_lines(
+        log_path(namespace, pod), q, read_timeout=read_timeout, coalesce=FOLLOW_PAUSE
+    ):
         line = split_line(raw)
         if line is not None:
             yield line

@@ -13,6 +13,7 @@ instead, whose pages the kernel provides when a read first writes into them.
 
 from __future__ import annotations
 
+import asyncio
 import asyncio.sslproto
 import functools
 import mmap
@@ -42,3 +43,16 @@ def _lazy_buffer(init: Any) -> Any:
 
     __init__._faro_lazy_buffer = True  # type: ignore[attr-defined]
     return __init__
+
+
+def socket_transport(transport: asyncio.BaseTransport) -> asyncio.ReadTransport:
+    """The TCP transport under asyncio's TLS transport, or transport itself.
+
+    Pausing the TLS transport only stops handing decrypted data up: the socket is still read
+    (a wake-up per TCP segment). Pausing the TCP transport leaves the bytes in the kernel.
+    Another layout (an event loop other than asyncio's, a later CPython) gets transport."""
+    inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
+    if isinstance(inner, asyncio.ReadTransport):
+        return inner
+    assert isinstance(transport, asyncio.ReadTransport)
+    return transport

@@ -1,0 +1,160 @@
+"""Follow streams pause reading after each chunk (kube/client.py `_coalesced`): over TLS, what
+arrives meanwhile is read as one chunk; nothing is lost, and the connection is never left
+paused for its next user."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import ssl
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import trustme
+from aiohttp import web
+
+from faro.kube import client as client_module
+from faro.kube.client import KubeClient
+from faro.kube.logs import follow
+from faro.kube.tls import socket_transport
+
+LINES = 30
+PATH = "/api/v1/namespaces/ns/pods/p/log"
+
+
+@pytest.fixture
+async def kubeconfig(tmp_path: Path) -> AsyncIterator[Path]:
+    """A TLS server that writes LINES log lines 10 ms apart, each flushed on its own."""
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+
+    async def log(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for i in range(LINES):
+            await resp.write(b"2026-11-27T03:00:00.%06dZ line %d\n" % (i, i))
+            await asyncio.sleep(0.01)
+        await resp.write(b"2026-11-27T03:00:01.000000Z the last, without a newline")
+        return resp
+
+    async def big(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for i in range(4):  # 4 MB in 1 MB lines, as fast as the connection takes them
+            await resp.write(b"2026-11-27T03:00:02.%06dZ " % i + b"x" * (1024 * 1024) + b"\n")
+        return resp
+
+    async def version(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"gitVersion": "v1.36.3"})
+
+    app = web.Application()
+    app.router.add_get(PATH, log)
+    app.router.add_get("/version", version)
+    app.router.add_get(PATH + "/big", big)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ctx)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    ca_data = base64.b64encode(ca.cert_pem.bytes()).decode()
+    kc = tmp_path / "kc.yaml"
+    kc.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+        f"clusters: [{{name: t, cluster: {{server: 'https://127.0.0.1:{port}', "
+        f"certificate-authority-data: '{ca_data}'}}}}]\n"
+        "contexts: [{name: t, context: {cluster: t, user: t}}]\nusers: [{name: t, user: {token: x}}]\n"
+    )
+    yield kc
+    await runner.cleanup()
+
+
+async def _read(kc: Path, pause: float, monkeypatch: pytest.MonkeyPatch) -> tuple[list[bytes], int]:
+    """Every line of one stream, and how many chunks they came in."""
+    chunks = 0
+    real = client_module.iter_lines
+
+    async def counting(source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async def counted() -> AsyncIterator[bytes]:
+            nonlocal chunks
+            async for chunk in source:
+                chunks += 1
+                yield chunk
+
+        async for line in real(counted()):
+            yield line
+
+    monkeypatch.setattr(client_module, "iter_lines", counting)
+    async with await KubeClient.connect(str(kc)) as client:
+        async with asyncio.timeout(10):
+            lines = [line async for line in client.stream_lines(PATH, coalesce=pause)]
+        async with asyncio.timeout(2):  # the same pooled connection, not left paused
+            assert (await client.get_json("/version"))["gitVersion"] == "v1.36.3"
+    return lines, chunks
+
+
+async def test_a_paused_stream_reads_what_arrived_meanwhile_at_once(
+    kubeconfig: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain, plain_chunks = await _read(kubeconfig, 0.0, monkeypatch)
+    paused, paused_chunks = await _read(kubeconfig, 0.1, monkeypatch)
+    want = [b"2026-11-27T03:00:00.%06dZ line %d" % (i, i) for i in range(LINES)]
+    want.append(b"2026-11-27T03:00:01.000000Z the last, without a newline")
+    assert plain == paused == want
+    assert plain_chunks >= LINES // 2  # each write its own chunk (some may merge)
+    assert paused_chunks <= 8, f"{paused_chunks} chunks for {LINES} lines 10 ms apart, 0.1 s pauses"
+
+
+async def test_follow_streams_are_coalesced_and_lose_nothing(kubeconfig: Path) -> None:
+    async with await KubeClient.connect(str(kubeconfig)) as client:
+        lines = [ln async for ln in follow(client, "ns", "p", "c", None)]
+    assert [ln.content for ln in lines][:3] == [b"line 0", b"line 1", b"line 2"]
+    assert len(lines) == LINES + 1
+
+
+async def test_a_stream_cancelled_while_paused_leaves_the_client_usable(kubeconfig: Path) -> None:
+    async with await KubeClient.connect(str(kubeconfig)) as client:
+        first = asyncio.Event()
+
+        async def consume() -> None:
+            async for _ in client.stream_lines(PATH, coalesce=5.0):
+                first.set()
+
+        task = asyncio.create_task(consume())
+        await asyncio.wait_for(first.wait(), 2)
+        await asyncio.sleep(0.05)  # now in its 5 s pause
+        started = time.monotonic()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        async with asyncio.timeout(2):
+            assert (await client.get_json("/version"))["gitVersion"] == "v1.36.3"
+        assert time.monotonic() - started < 2
+
+
+async def test_under_tls_the_tcp_transport_is_the_one_paused(kubeconfig: Path) -> None:
+    async with await KubeClient.connect(str(kubeconfig)) as client:
+        resp = await client.open("GET", PATH)  # a stream: the connection is the response's
+        async with resp:
+            assert resp.connection is not None and resp.connection.transport is not None
+            tls = resp.connection.transport
+            tcp = socket_transport(tls)
+            assert tcp is not tls and tls.get_extra_info("sslcontext") is not None
+            assert tcp.get_extra_info("socket") is tls.get_extra_info("socket")
+            tcp.pause_reading()
+            assert not tcp.is_reading()
+            tcp.resume_reading()
+            await resp.read()
+
+
+async def test_a_busy_stream_is_read_at_full_speed(kubeconfig: Path) -> None:
+    """A pause after every chunk would cap a stream at one TLS read (64 KiB) per pause: 4 MB
+    would take 16 s with 0.25 s pauses."""
+    async with await KubeClient.connect(str(kubeconfig)) as client:
+        started = time.monotonic()
+        async with asyncio.timeout(10):
+            lines = [line async for line in client.stream_lines(PATH + "/big", coalesce=0.25)]
+        took = time.monotonic() - started
+    assert [len(line) for line in lines] == [28 + 1024 * 1024] * 4
+    assert took < 3, f"4 MB took {took:.1f} s"
