@@ -140,6 +140,7 @@ async def test_under_tls_the_tcp_transport_is_the_one_paused(kubeconfig: Path) -
             assert resp.connection is not None and resp.connection.transport is not None
             tls = resp.connection.transport
             tcp = socket_transport(tls)
+            assert isinstance(tcp, asyncio.ReadTransport)
             assert tcp is not tls and tls.get_extra_info("sslcontext") is not None
             assert tcp.get_extra_info("socket") is tls.get_extra_info("socket")
             tcp.pause_reading()

@@ -211,6 +211,8 @@ async def _coalesced(
         if len(chunk) >= COALESCE_BELOW or conn is None or conn.transport is None:
             continue
         transport = socket_transport(conn.transport)
+        if not isinstance(transport, asyncio.ReadTransport):
+            continue  # a transport without flow control is read as it comes
         transport.pause_reading()
         try:
             await asyncio.sleep(pause)

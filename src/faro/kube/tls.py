@@ -45,14 +45,11 @@ def _lazy_buffer(init: Any) -> Any:
     return __init__
 
 
-def socket_transport(transport: asyncio.BaseTransport) -> asyncio.ReadTransport:
+def socket_transport(transport: asyncio.BaseTransport) -> asyncio.BaseTransport:
     """The TCP transport under asyncio's TLS transport, or transport itself.
 
     Pausing the TLS transport only stops handing decrypted data up: the socket is still read
     (a wake-up per TCP segment). Pausing the TCP transport leaves the bytes in the kernel.
     Another layout (an event loop other than asyncio's, a later CPython) gets transport."""
     inner = getattr(getattr(transport, "_ssl_protocol", None), "_transport", None)
-    if isinstance(inner, asyncio.ReadTransport):
-        return inner
-    assert isinstance(transport, asyncio.ReadTransport)
-    return transport
+    return inner if isinstance(inner, asyncio.BaseTransport) else transport
