@@ -103,7 +103,7 @@ async def test_a_paused_stream_reads_what_arrived_meanwhile_at_once(
     want = [b"2026-11-27T03:00:00.%06dZ line %d" % (i, i) for i in range(LINES)]
     want.append(b"2026-11-27T03:00:01.000000Z the last, without a newline")
     assert plain == paused == want
-    assert plain_chunks >= LINES // 2  # each write its own chunk (some may merge)
+    assert plain_chunks >= 2 * paused_chunks  # unpaused, most writes are chunks of their own
     assert paused_chunks <= 8, f"{paused_chunks} chunks for {LINES} lines 10 ms apart, 0.1 s pauses"
 
 
