@@ -159,3 +159,51 @@ async def test_a_busy_stream_is_read_at_full_speed(kubeconfig: Path) -> None:
         took = time.monotonic() - started
     assert [len(line) for line in lines] == [28 + 1024 * 1024] * 4
     assert took < 3, f"4 MB took {took:.1f} s"
+
+
+class _Transport(asyncio.ReadTransport):
+    """Records how long each pause lasted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses: list[float] = []
+        self._since = 0.0
+
+    def pause_reading(self) -> None:
+        self._since = time.monotonic()
+
+    def resume_reading(self) -> None:
+        self.pauses.append(time.monotonic() - self._since)
+
+
+class _Connection:
+    def __init__(self) -> None:
+        self.transport = _Transport()
+
+
+class _Response:
+    def __init__(self) -> None:
+        self.connection = _Connection()
+
+
+async def test_the_pause_grows_while_a_stream_trickles_and_starts_over_after_quiet() -> None:
+    """Steady small chunks: 0.05, 0.1, 0.2, 0.2 s. A large chunk is not followed by a pause
+    and the next small one starts over; so does one after a quiet spell longer than 0.2 s."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(4):
+            yield b"line\n"
+        yield b"x" * client_module.COALESCE_BELOW
+        yield b"line\n"
+        yield b"line\n"
+        await asyncio.sleep(0.3)
+        yield b"line\n"
+
+    resp = _Response()
+    got = [c async for c in client_module._coalesced(chunks(), resp, 0.2)]  # type: ignore[arg-type]
+    assert len(got) == 8
+    want = [0.05, 0.1, 0.2, 0.2, 0.05, 0.1, 0.05]
+    pauses = resp.connection.transport.pauses
+    assert len(pauses) == len(want), pauses
+    for took, expected in zip(pauses, want, strict=True):
+        assert expected - 0.005 <= took < expected + 0.04, (pauses, want)

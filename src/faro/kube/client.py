@@ -178,7 +178,8 @@ class KubeClient:
 
         Splits on b"\\n" only (never str.splitlines, which also breaks on \\r and U+0085) and
         has no line-length cap. A final line without a newline is yielded at the end.
-        `coalesce` > 0: after each chunk, reading pauses that many seconds (see `_coalesced`).
+        `coalesce` > 0: after each small chunk, reading pauses, up to that many seconds (see
+        `_coalesced`).
         """
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=read_timeout)
         resp = await self.open("GET", path, query, timeout=timeout)
@@ -193,31 +194,42 @@ class KubeClient:
 
 
 async def _coalesced(
-    chunks: AsyncIterator[bytes], resp: aiohttp.ClientResponse, pause: float
+    chunks: AsyncIterator[bytes], resp: aiohttp.ClientResponse, longest: float
 ) -> AsyncGenerator[bytes, None]:
-    """Stop reading the connection for `pause` seconds after each chunk, so that what arrives
+    """Stop reading the connection for a while after each small chunk, so that what arrives
     meanwhile waits in the kernel and is read, decrypted and parsed at once.
 
     Why: a busy log stream sends each line as its own small chunk, and each chunk costs a loop
     wake-up, a socket read, a TLS record, an HTTP parse and a task switch: with 500 streams at
     20,000 lines/s that was about half of Faro's CPU (docs/benchmarks-scale-logs.md). Pausing
     the TCP transport under TLS (kube/tls.py) batches the socket reads too; the kernel's
-    window holds what arrives, so nothing is lost, only read later. A large chunk means the
-    stream has more than a trickle to send: it is read on without a pause, which would cap
-    its rate (a TLS read takes at most 64 KiB)."""
+    window holds what arrives, so nothing is lost, only read later.
+    The pause starts at a quarter of `longest` and doubles while the stream keeps trickling, up
+    to `longest`: a burst after a quiet spell (a crash's stack trace) comes through quickly,
+    and a steady trickle is read in larger batches. A stream that was quiet for longer than
+    `longest` starts over. A large chunk means the stream has more than a trickle to send: it
+    is read on without a pause, which would cap its rate (a TLS read takes at most 64 KiB)."""
+    shortest = pause = longest / 4
+    loop = asyncio.get_running_loop()
+    resumed = loop.time()
     async for chunk in chunks:
         yield chunk
         conn = resp.connection  # None once the response is complete: the connection is not ours
         if len(chunk) >= COALESCE_BELOW or conn is None or conn.transport is None:
+            pause = shortest
             continue
         transport = socket_transport(conn.transport)
         if not isinstance(transport, asyncio.ReadTransport):
             continue  # a transport without flow control is read as it comes
+        if loop.time() - resumed > longest:
+            pause = shortest  # it had gone quiet
         transport.pause_reading()
         try:
             await asyncio.sleep(pause)
         finally:
             transport.resume_reading()  # a no-op on a closed transport
+        resumed = loop.time()
+        pause = min(pause * 2, longest)
 
 
 async def iter_lines(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
