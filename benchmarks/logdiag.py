@@ -209,7 +209,7 @@ def discussion(diag: dict[str, Any]) -> str:
             f"- **Where Faro's CPU goes** (the profile above): {io:.0f}% of its samples are the I/O path, "
             "paid per chunk on each of its 500 connections (one TLS connection per stream: the event "
             "loop's select, the socket read, TLS decryption, aiohttp's HTTP parser; a chunk is what "
-            "arrived during a 0.25 s pause); "
+            "arrived during a pause of 0.25 to 1 s); "
             f"{own:.0f}% is Faro's own code (splitting lines, dedup, building, storing and handing "
             f"out each story event), {gc:.0f}% the cyclic GC.\n"
         )
