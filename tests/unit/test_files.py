@@ -77,8 +77,9 @@ def test_story_files_write_and_journal(tmp_path: Path) -> None:
     files = StoryFiles(tmp_path, "1.0.0")
     story = _story()
     story.add(StoryEvent(UID, 1767323045.5, EventType.RESOURCE_UPDATE, "faro", "default", "web", "ADDED", {}))
-    files.journal(story)
+    assert files.journal_open([story])
     assert not story.dirty
+    files.close()
     assert [d["metadata"]["correlation_id"] for d in files.journaled()] == [UID]
     path = files.write(story)
     assert path == tmp_path / "default" / "deployment-web-a1b2c3d4.json"

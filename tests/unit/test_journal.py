@@ -29,6 +29,12 @@ def _ev(i: int) -> StoryEvent:
     )
 
 
+def _journal(files: StoryFiles, story: Story) -> None:
+    """One pass over story, as a capture makes it, written before this returns."""
+    assert files.journal_open([story])
+    files.close()
+
+
 def _events_file(tmp_path: Path) -> Path:
     return tmp_path / ".journal" / f"{UID}.events"
 
@@ -37,15 +43,15 @@ def test_each_pass_appends_only_what_is_new(tmp_path: Path) -> None:
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     for i in range(3):
         story.add(_ev(i))
-    files.journal(story)
+    _journal(files, story)
     first = _events_file(tmp_path).read_bytes()
     for i in range(3, 5):
         story.add(_ev(i))
-    files.journal(story)
+    _journal(files, story)
     second = _events_file(tmp_path).read_bytes()
     assert second.startswith(first) and second.count(b"\n") == 5 + 2  # + a count line per pass
     assert second.endswith(b'{"faro_event_count":5}\n')
-    files.journal(story)  # nothing new: nothing appended
+    _journal(files, story)  # nothing new: nothing appended
     assert _events_file(tmp_path).read_bytes() == second
     header = orjson.loads(files.journal_path(story).read_bytes())
     assert header["events"] == [] and header["metadata"]["correlation_id"] == UID
@@ -57,14 +63,14 @@ def test_each_pass_appends_only_what_is_new(tmp_path: Path) -> None:
 def test_the_metadata_is_rewritten_only_when_what_resuming_needs_changes(tmp_path: Path) -> None:
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     story.add(_ev(0))
-    files.journal(story)
+    _journal(files, story)
     inode = files.journal_path(story).stat().st_ino
     story.add(_ev(1))
-    files.journal(story)  # only a new event: the metadata file is left as it is
+    _journal(files, story)  # only a new event: the metadata file is left as it is
     assert files.journal_path(story).stat().st_ino == inode
     story.gaps.append(Gap("v1/pods", "relist", 1767323050.0, "410 Gone"))
     story.dirty = True
-    files.journal(story)
+    _journal(files, story)
     assert files.journal_path(story).stat().st_ino != inode
     (doc,) = files.journaled()
     resumed = Story.from_dict(doc)
@@ -75,11 +81,11 @@ def test_a_resumed_story_rewrites_its_journal_instead_of_appending_twice(tmp_pat
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     for i in range(4):
         story.add(_ev(i))
-    files.journal(story)
+    _journal(files, story)
     (doc,) = files.journaled()
     resumed = Story.from_dict(doc)  # a restarted Faro
     resumed.add(_ev(4))
-    files.journal(resumed)
+    _journal(files, resumed)
     (doc,) = files.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 2, 3, 4]
 
@@ -88,7 +94,7 @@ def test_a_line_torn_by_a_crash_is_skipped(tmp_path: Path) -> None:
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     for i in range(2):
         story.add(_ev(i))
-    files.journal(story)
+    _journal(files, story)
     with _events_file(tmp_path).open("ab") as f:
         f.write(_ev(2).encode()[:40])  # the crash came mid-append
     (doc,) = files.journaled()
@@ -99,10 +105,10 @@ def test_a_line_torn_by_a_crash_is_skipped(tmp_path: Path) -> None:
 def test_events_the_cap_dropped_between_passes_are_not_journalled(tmp_path: Path) -> None:
     files, story = StoryFiles(tmp_path, "1.0.0"), _story(cap=4)
     story.add(_ev(0))
-    files.journal(story)
+    _journal(files, story)
     for i in range(1, 10):  # head keeps 0-1, the tail the last two
         story.add(_ev(i))
-    files.journal(story)
+    _journal(files, story)
     (doc,) = files.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 8, 9]
 
@@ -119,10 +125,10 @@ def test_a_journal_written_whole_by_an_earlier_version_is_still_read(tmp_path: P
 def test_journal_files_are_private_even_when_recreated(tmp_path: Path) -> None:
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     story.add(_ev(0))
-    files.journal(story)
+    _journal(files, story)
     _events_file(tmp_path).unlink()  # removed behind Faro's back
     story.add(_ev(1))
-    files.journal(story)
+    _journal(files, story)
     for p in (_events_file(tmp_path), files.journal_path(story)):
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
 
@@ -130,7 +136,7 @@ def test_journal_files_are_private_even_when_recreated(tmp_path: Path) -> None:
 def test_writing_the_story_removes_its_journal(tmp_path: Path) -> None:
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     story.add(_ev(0))
-    files.journal(story)
+    _journal(files, story)
     assert _events_file(tmp_path).exists()
     files.write(story)
     assert not list((tmp_path / ".journal").iterdir())
@@ -142,7 +148,7 @@ def test_the_journal_of_a_chatty_story_stays_within_twice_what_the_story_keeps(t
     for p in range(50):  # 500 events; the story keeps 20 of them
         for i in range(10):
             story.add(_ev(p * 10 + i))
-        files.journal(story)
+        _journal(files, story)
         events = [line for line in _events_file(tmp_path).read_bytes().splitlines() if b'"data"' in line]
         assert len(events) <= 2 * 20
     (doc,) = files.journaled()
@@ -157,7 +163,7 @@ def test_a_resumed_story_counts_what_was_dropped_before_the_crash(tmp_path: Path
     files, story = StoryFiles(tmp_path, "1.0.0"), _story(cap=4)
     for i in range(30):  # more between two passes than the tail holds: never journalled
         story.add(_ev(i))
-    files.journal(story)
+    _journal(files, story)
     (doc,) = files.journaled()
     resumed = Story.from_dict(doc)
     assert resumed.event_count == 30 and resumed.buffer.dropped == 26

@@ -112,11 +112,13 @@ class Faro:
                 if self.ops is not None:
                     await self.ops.stop()
         finally:
-            if self.files is not None:
-                await asyncio.to_thread(self.files.close)  # journal writes still in flight
-            if jsonl is not None:
-                jsonl.close()
-            await client.close()
+            try:
+                if self.files is not None:  # journal writes still in flight; raises one that failed
+                    await asyncio.to_thread(self.files.close)
+            finally:
+                if jsonl is not None:
+                    jsonl.close()
+                await client.close()
 
     def run_sync(self) -> None:
         asyncio.run(self.run())

@@ -90,11 +90,6 @@ class StoryFiles:
     def _events_path(self, header: Path) -> Path:
         return header.with_suffix(".events")
 
-    def journal(self, story: Story) -> None:
-        """Journal one story now, on this thread (after any background pass)."""
-        self._drain()
-        self._plan(story)()
-
     def journal_open(self, stories: Iterable[Story]) -> bool:
         """Journal the dirty stories in the background. What to write is taken here; the
         writes and fsyncs run on one worker thread, in order, so a slow disk (a fsync per
@@ -180,11 +175,6 @@ class StoryFiles:
         exc, self._failure = self._failure, None
         if exc is not None:
             raise exc
-
-    def _drain(self) -> None:
-        if self._worker is not None:
-            self._submit(lambda: None).result()
-        self._raise_failure()
 
     def journaled(self) -> list[dict[str, Any]]:
         """Journalled stories in the story file's shape (Story.from_dict reads them)."""
