@@ -6,7 +6,7 @@ Everything else is internal.
 """
 
 from faro._version import __version__
-from faro.api import Faro
+from faro.api import Faro, OutputError
 from faro.config import ConfigError, FaroConfig, ResourceRule
 from faro.model.events import EventType, StoryEvent
 from faro.model.story import Story
@@ -16,6 +16,7 @@ __all__ = [
     "EventType",
     "Faro",
     "FaroConfig",
+    "OutputError",
     "ResourceRule",
     "Story",
     "StoryEvent",

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
-from faro import ResourceRule
+from faro import OutputError, ResourceRule
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
 from tests.harness.faro_run import FaroRun, load_story
@@ -102,6 +104,37 @@ async def test_restarted_faro_resumes_open_stories_from_its_journal(
         if e["event_type"] == "K8S_EVENT"
     ]
     assert seen and len(seen) == len(set(seen))
+
+
+async def test_output_failing_mid_run_stops_the_capture_with_one_error(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    stuck = deployment("slow", replicas=1)
+    stuck["spec"]["template"]["metadata"]["annotations"] = {"faro.dev/create-delay": "1h"}
+    rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
+    out, jsonl = tmp_path / "out", tmp_path / "events.jsonl"
+    run = FaroRun(cluster, out, rules, journal_every=0.3, jsonl=str(jsonl))
+    await run.__aenter__()
+    await cluster.aapply(stuck, namespace)
+    journal = out / ".journal"
+    for _ in range(100):
+        if list(journal.glob("*.json")):
+            break
+        await asyncio.sleep(0.1)
+    shutil.rmtree(journal)
+    journal.write_text("")  # where the journal was is now a file: the next pass cannot write
+    await cluster.akubectl("annotate", "deployment", "slow", "-n", namespace, "faro.test/poke=1")
+    assert run.task is not None
+    with pytest.raises(OutputError, match=r"^cannot write \S*/\.journal\S*: (File exists|Not a directory)$"):
+        await asyncio.wait_for(run.task, 30)  # the capture stops by itself
+    # The JSONL sink was closed whole: every event the callback saw is one line of it.
+    lines = jsonl.read_bytes().splitlines()
+    assert lines and len(lines) == len(run.events)
+    assert [json.loads(line)["action"] for line in lines] == [e.action for e in run.events]
+    # The open story was still flushed to its file (the story directory is fine).
+    story = next(s for s in run.closed if s.resource_name == "slow")
+    assert story.completion == "shutdown"
+    assert load_story(story_path(out, story))["metadata"]["completion"] == "shutdown"
 
 
 def sa_kubeconfig(cluster: LocalCluster, namespace: str, sa: str, path: Path) -> Path:

@@ -68,6 +68,24 @@ def test_invalid_config_exits_2_naming_key_and_line(cluster: LocalCluster, tmp_p
     assert "invalid YAML" in one_error_line(proc)
 
 
+def test_unwritable_outputs_exit_2_before_anything_is_written(cluster: LocalCluster, tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    proc = faro(cluster, "--resource", "pods", "-o", str(a_file / "out"))
+    assert proc.returncode == 2
+    assert f"cannot write stories to {a_file / 'out'}: Not a directory" in one_error_line(proc)
+    out = tmp_path / "out"
+    no_dir = tmp_path / "no-dir" / "e.jsonl"
+    proc = faro(cluster, "--resource", "pods", "-o", str(out), "--jsonl", str(no_dir))
+    assert proc.returncode == 2
+    assert "cannot write JSONL to" in one_error_line(proc)
+    assert not out.exists()  # the story directory it had made is gone again
+    jsonl = tmp_path / "e.jsonl"
+    proc = faro(cluster, "--resource", "deploymnt", "-o", str(out), "--jsonl", str(jsonl))
+    assert proc.returncode == 2
+    assert not out.exists() and not jsonl.exists()
+
+
 def test_bad_kubeconfig_and_unreachable_cluster(cluster: LocalCluster, tmp_path: Path) -> None:
     proc = faro(cluster, "--resource", "pods", "--kubeconfig", str(tmp_path / "missing.yaml"))
     assert proc.returncode == 2

@@ -54,6 +54,10 @@ class FaroRun:
             raise AssertionError("Faro did not become ready in 60s")
         return self
 
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        return self._task
+
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from faro.config import ConfigError
 from faro.model.events import EventType, StoryEvent
 from faro.model.story import Story
-from faro.sinks.files import CLUSTER_SCOPED_DIR, StoryFiles, story_path, write_atomic
+from faro.sinks.files import CLUSTER_SCOPED_DIR, OutputError, StoryFiles, story_path, write_atomic
 
 UID = "a1b2c3d4-0000-4000-8000-123456789abc"
 
@@ -98,3 +99,29 @@ def test_a_story_file_from_an_earlier_run_is_never_overwritten(tmp_path: Path) -
     assert p1 != p2 and p1.exists() and p2.exists()
     assert p2.name.endswith("-2.json") and again.episode == 2
     assert orjson.loads(p2.read_bytes())["metadata"]["episode"] == 2
+
+
+def test_prepare_makes_the_directories_and_unprepare_removes_them_while_empty(tmp_path: Path) -> None:
+    root = tmp_path / "a" / "out"
+    files = StoryFiles(root, "1.0.0")
+    files.prepare()
+    assert (root / ".journal").is_dir() and list(root.iterdir()) == [root / ".journal"]
+    files.unprepare()
+    assert not (tmp_path / "a").exists()  # every directory it made, none it did not
+    files.prepare()
+    files.write(_story())
+    files.unprepare()
+    assert not (root / ".journal").exists() and (root / "default").is_dir()
+
+
+def test_prepare_fails_with_one_line_when_the_root_cannot_be_made(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("")
+    with pytest.raises(ConfigError, match=r"^cannot write stories to .*/f/out: Not a directory$"):
+        StoryFiles(tmp_path / "f" / "out", "1.0.0").prepare()
+
+
+def test_a_story_that_cannot_be_written_raises_output_error(tmp_path: Path) -> None:
+    files = StoryFiles(tmp_path, "1.0.0")
+    (tmp_path / "default").write_text("")  # a file where the namespace's directory should be
+    with pytest.raises(OutputError, match=r"^cannot write \S*/default: File exists$"):
+        files.write(_story())

@@ -14,7 +14,7 @@ import pytest
 
 from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.story import Story
-from faro.sinks.files import StoryFiles, story_path
+from faro.sinks.files import OutputError, StoryFiles, story_path
 
 UID = "a1b2c3d4-0000-4000-8000-123456789abc"
 
@@ -269,6 +269,7 @@ def test_a_failed_background_write_is_raised(tmp_path: Path) -> None:
     files, (story,) = StoryFiles(tmp_path, "1.0.0"), _stories(1)
     tmp_path.joinpath(".journal").write_text("not a directory")
     assert files.journal_open([story])
-    with pytest.raises(FileExistsError):
+    with pytest.raises(OutputError, match=r"^cannot write \S*/\.journal: File exists$") as info:
         files.close()
+    assert isinstance(info.value.__cause__, FileExistsError)
     files.close()  # raised once

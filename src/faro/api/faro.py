@@ -8,9 +8,10 @@ event loop; they must be quick (hand heavy work to a queue of your own).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from faro._version import __version__
@@ -21,7 +22,7 @@ from faro.model.events import StoryEvent
 from faro.model.story import Story
 from faro.ops.server import OpsServer
 from faro.ops.status_view import StatusView
-from faro.sinks.files import StoryFiles
+from faro.sinks.files import OutputError, StoryFiles
 from faro.sinks.jsonl import JsonlSink
 
 log = logging.getLogger("faro")
@@ -63,6 +64,7 @@ class Faro:
         # Counts, not the stories: a long-running capture must not keep every story in memory.
         self.closed_count = 0
         self.written_count = 0
+        self._failure: OutputError | None = None  # the first output failure; run() raises it
 
     @property
     def engine(self) -> Engine | None:
@@ -76,49 +78,73 @@ class Faro:
 
     async def run(self) -> None:
         """Capture until stop() (or auto_shutdown_sec). Closed stories reach the
-        on_story_closed callback (and the output directory)."""
-        client = await KubeClient.connect(
-            self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
-        )
-        jsonl = JsonlSink(self.config.jsonl) if self.config.jsonl else None
+        on_story_closed callback (and the output directory).
+
+        Raises ConfigError before anything is watched if the outputs cannot be written, and
+        OutputError after stopping if writing failed while it ran (a full disk, say): the
+        capture stops then, flushing what it still can."""
+        self._failure = None
+        async with contextlib.AsyncExitStack() as stack:  # closes in reverse order, whatever fails
+            files = self.files
+            if files is not None:
+                files.prepare()
+                stack.callback(files.unprepare)  # last: directories nothing was written to go
+                # journal writes still in flight: wait for them; one may have failed
+                stack.push_async_callback(self._closing, lambda: asyncio.to_thread(files.close))
+            jsonl = JsonlSink(self.config.jsonl) if self.config.jsonl else None
+            if jsonl is not None:
+                stack.push_async_callback(self._closing, lambda: asyncio.to_thread(jsonl.close))
+            client = await KubeClient.connect(
+                self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
+            )
+            stack.push_async_callback(client.close)
+            await self._capture(client, jsonl)
+        if self._failure is not None:
+            raise self._failure
+
+    async def _closing(self, close: Callable[[], Awaitable[None]]) -> None:
         try:
-            engine = Engine(self.config, client, self._callbacks(jsonl), settle=self._settle)
-            specs = await engine.resolve()  # bad resource names fail here, before any output
-            if self.files is not None:
-                engine.resume([Story.from_dict(d) for d in self.files.journaled()])
-            self._engine = engine
-            if self._stop_requested:
-                engine.stop()
-            timer = None
-            if self.config.auto_shutdown_sec:
-                timer = asyncio.get_running_loop().call_later(self.config.auto_shutdown_sec, engine.stop)
-            if self.config.metrics_port:
-                self.ops = OpsServer(engine.status, self.config.metrics_address, self.config.metrics_port)
-                try:
-                    await self.ops.start()
-                except OSError as exc:
-                    addr = f"{self.config.metrics_address}:{self.config.metrics_port}"
-                    raise ConfigError(f"cannot serve metrics on {addr}: {exc.strerror}") from None
-                log.info("metrics, /health and /ready on http://%s:%d", self.ops.host, self.ops.port)
-            view = asyncio.create_task(StatusView(engine.status).run()) if self._status_view else None
+            await close()
+        except OutputError as exc:
+            self._failure = self._failure or exc
+
+    async def _capture(self, client: KubeClient, jsonl: JsonlSink | None) -> None:
+        engine = Engine(self.config, client, self._callbacks(jsonl), settle=self._settle)
+        specs = await engine.resolve()  # bad resource names fail here, before any output
+        if self.files is not None:
+            engine.resume([Story.from_dict(d) for d in self.files.journaled()])
+        self._engine = engine
+        if self._stop_requested:
+            engine.stop()
+        timer = None
+        if self.config.auto_shutdown_sec:
+            timer = asyncio.get_running_loop().call_later(self.config.auto_shutdown_sec, engine.stop)
+        if self.config.metrics_port:
+            self.ops = OpsServer(engine.status, self.config.metrics_address, self.config.metrics_port)
             try:
-                await engine.run(specs)
-            finally:
-                if timer is not None:
-                    timer.cancel()
-                if view is not None:
-                    view.cancel()
-                    await asyncio.gather(view, return_exceptions=True)
-                if self.ops is not None:
-                    await self.ops.stop()
+                await self.ops.start()
+            except OSError as exc:
+                addr = f"{self.config.metrics_address}:{self.config.metrics_port}"
+                raise ConfigError(f"cannot serve metrics on {addr}: {exc.strerror}") from None
+            log.info("metrics, /health and /ready on http://%s:%d", self.ops.host, self.ops.port)
+        view = asyncio.create_task(StatusView(engine.status).run()) if self._status_view else None
+        try:
+            await engine.run(specs)
         finally:
-            try:
-                if self.files is not None:  # journal writes still in flight; raises one that failed
-                    await asyncio.to_thread(self.files.close)
-            finally:
-                if jsonl is not None:
-                    jsonl.close()
-                await client.close()
+            if timer is not None:
+                timer.cancel()
+            if view is not None:
+                view.cancel()
+                await asyncio.gather(view, return_exceptions=True)
+            if self.ops is not None:
+                await self.ops.stop()
+
+    def _failed(self, exc: OutputError) -> None:
+        """An output failed while capturing: stop (run() raises the first such failure)."""
+        if self._failure is None:
+            self._failure = exc
+            log.error("%s; stopping the capture", exc)
+        self.stop()
 
     def run_sync(self) -> None:
         asyncio.run(self.run())
@@ -126,12 +152,19 @@ class Faro:
     def _callbacks(self, jsonl: JsonlSink | None) -> Callbacks:
         def on_event(story: Story, ev: StoryEvent) -> None:
             if jsonl is not None:
-                jsonl.write(ev)
+                try:
+                    jsonl.write(ev)
+                except OutputError as exc:
+                    self._failed(exc)
             if self._on_event is not None:
                 self._on_event(story, ev)
 
         def on_close(story: Story) -> None:
-            path = self.files.write(story) if self.files is not None else None
+            path = None
+            try:
+                path = self.files.write(story) if self.files is not None else None
+            except OutputError as exc:
+                self._failed(exc)
             self.closed_count += 1
             self.written_count += path is not None
             log.info(
@@ -146,7 +179,10 @@ class Faro:
                 extra={"correlation_id": story.correlation_id},
             )
             if jsonl is not None:
-                jsonl.flush()
+                try:
+                    jsonl.flush()
+                except OutputError as exc:
+                    self._failed(exc)
             if self._on_story_closed is not None:
                 self._on_story_closed(story, path)
 
@@ -161,7 +197,10 @@ class Faro:
             nonlocal last_journal
             # Journal open stories every few seconds, so a restarted Faro loses little.
             due = time.monotonic() - last_journal >= self._journal_every
-            if self.files is not None and due and self.files.journal_open(open_stories):
-                last_journal = time.monotonic()
+            try:
+                if self.files is not None and due and self.files.journal_open(open_stories):
+                    last_journal = time.monotonic()
+            except OutputError as exc:
+                self._failed(exc)
 
         return Callbacks(on_event=on_event, on_close=on_close, on_ready=on_ready, on_tick=on_tick)

@@ -16,7 +16,7 @@ import click
 import yaml
 
 from faro._version import __version__
-from faro.api import Faro, rbac_manifests
+from faro.api import Faro, OutputError, rbac_manifests
 from faro.cli.logsetup import setup_logging
 from faro.config import (
     ConfigError,
@@ -229,6 +229,8 @@ async def _run(faro: Faro) -> int:
         fail(f"the API server refused: {exc}", 1)
     except KubeError as exc:
         fail(str(exc), 1)
+    except OutputError as exc:
+        fail(f"{exc} (stories that were written are in {faro.config.output_dir})", 1)
     n, written = faro.closed_count, faro.written_count
     click.echo(f"faro: {n} stories closed, {written} written to {faro.config.output_dir}", err=True)
     return 0

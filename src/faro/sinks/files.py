@@ -30,12 +30,23 @@ from typing import Any
 
 import orjson
 
+from faro.config import ConfigError
 from faro.model.stored import blob
 from faro.model.story import Story
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 CLUSTER_SCOPED_DIR = "_cluster"
 _COUNT = "faro_event_count"  # the line each journal pass ends with (never a story event's key)
+
+
+class OutputError(Exception):
+    """Faro could not write its output (a full disk, a directory removed or made read-only
+    while it ran); the message is one line meant for the user."""
+
+    @classmethod
+    def of(cls, exc: OSError) -> OutputError:
+        where = f" {exc.filename}" if exc.filename else ""
+        return cls(f"cannot write{where}: {exc.strerror or exc}")
 
 
 def story_path(root: Path, story: Story) -> Path:
@@ -72,15 +83,43 @@ class StoryFiles:
         self._worker: ThreadPoolExecutor | None = None  # started by the first background pass
         self._pass: Future[object] | None = None
         self._failure: BaseException | None = None
+        self._made: list[Path] = []  # directories prepare() created
+
+    def prepare(self) -> None:
+        """Before a capture starts: ConfigError (one line) unless stories and the journal can
+        be written under root, so a bad output directory fails at once, not at the first story."""
+        self._made = [d for d in (*reversed(self.journal_dir.parents), self.journal_dir) if not d.exists()]
+        try:
+            self.journal_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for d in (self.root, self.journal_dir):
+                fd, probe = tempfile.mkstemp(prefix=".faro-probe.", dir=d)
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            raise ConfigError(f"cannot write stories to {self.root}: {exc.strerror or exc}") from None
+
+    def unprepare(self) -> None:
+        """Undo prepare() when the capture does not start after all: remove the directories
+        it made, if they are still empty."""
+        for d in reversed(self._made):
+            try:
+                d.rmdir()
+            except OSError:
+                return
+        self._made = []
 
     def write(self, story: Story) -> Path:
-        path = story_path(self.root, story)
-        while path.exists():
-            # A story of this object from an earlier run: never overwrite it, take the next
-            # episode number (a restarted Faro does not know how many there were).
-            story.episode += 1
+        """Write a closed story; OutputError if it cannot be."""
+        try:
             path = story_path(self.root, story)
-        write_atomic(path, story.to_json(self.version))
+            while path.exists():
+                # A story of this object from an earlier run: never overwrite it, take the next
+                # episode number (a restarted Faro does not know how many there were).
+                story.episode += 1
+                path = story_path(self.root, story)
+            write_atomic(path, story.to_json(self.version))
+        except OSError as exc:
+            raise OutputError.of(exc) from exc
         self.forget(story)
         return path
 
@@ -95,7 +134,8 @@ class StoryFiles:
         writes and fsyncs run on one worker thread, in order, so a slow disk (a fsync per
         story per pass) never stalls the caller's event loop. While the last pass is still
         being written this does nothing and returns False: the stories stay dirty for the
-        next call. An error of an earlier background write is raised here."""
+        next call. An error of an earlier background write is raised here (OutputError for
+        a failed write)."""
         self._raise_failure()
         if self._pass is not None and not self._pass.done():
             return False
@@ -173,6 +213,8 @@ class StoryFiles:
 
     def _raise_failure(self) -> None:
         exc, self._failure = self._failure, None
+        if isinstance(exc, OSError):
+            raise OutputError.of(exc) from exc
         if exc is not None:
             raise exc
 
