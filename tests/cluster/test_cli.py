@@ -14,7 +14,9 @@ from tests.harness.cluster import LocalCluster, wait_for
 from tests.harness.manifests import bare_pod, deployment
 
 
-def faro(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def faro(
+    cluster: LocalCluster, *args: str, timeout: float = 60, kubeconfig: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -25,7 +27,7 @@ def faro(cluster: LocalCluster, *args: str, timeout: float = 60) -> subprocess.C
         ],
         capture_output=True,
         text=True,
-        env={**cluster.env, "KUBECONFIG": str(cluster.kubeconfig)},
+        env={**cluster.env, "KUBECONFIG": str(kubeconfig or cluster.kubeconfig)},
         timeout=timeout,
     )
 
@@ -90,6 +92,20 @@ def test_bad_kubeconfig_and_unreachable_cluster(cluster: LocalCluster, tmp_path:
     proc = faro(cluster, "--resource", "pods", "--kubeconfig", str(tmp_path / "missing.yaml"))
     assert proc.returncode == 2
     assert "does not exist" in one_error_line(proc)
+    for text, reason in (
+        ("apiVersion: v1\nclusters: [\n", "not valid YAML (line 3)"),
+        ("just a string\n", "not a kubeconfig (expected a mapping with clusters, contexts and users)"),
+    ):
+        broken = tmp_path / "broken.yaml"
+        broken.write_text(text)
+        proc = faro(cluster, "--resource", "pods", "--kubeconfig", str(broken))
+        assert proc.returncode == 2
+        assert one_error_line(proc) == f"faro: error: invalid kubeconfig {str(broken)!r}: {reason}"
+    proc = faro(cluster, "--resource", "pods", kubeconfig=tmp_path / "gone.yaml")  # via $KUBECONFIG
+    assert proc.returncode == 2
+    assert one_error_line(proc).endswith(
+        f"kubeconfig {str(tmp_path / 'gone.yaml')!r} (from $KUBECONFIG) does not exist"
+    )
     bad = tmp_path / "kc.yaml"
     bad.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters: [{name: x, cluster: {server: 'https://127.0.0.1:9'}}]\n"
@@ -153,3 +169,26 @@ def test_informational_commands(cluster: LocalCluster, args: tuple[str, ...]) ->
         assert "resources" in json.loads(proc.stdout)["properties"]
     else:
         assert proc.stdout.startswith("faro, version")
+
+
+def test_jsonl_reader_gone_stops_with_one_line(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
+    """`faro … --jsonl - | head`: when the reader leaves, Faro stops, still writes its stories,
+    and says why in one line: no traceback, no "Exception ignored" from Python's exit."""
+    cluster.apply([bare_pod("lonely")], namespace)
+    out = tmp_path / "out"
+    args = ["--resource", "v1/Pod", "-n", namespace, "-o", str(out), "--jsonl", "-", "--duration", "60s"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "faro", *args, "--metrics-port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**cluster.env, "KUBECONFIG": str(cluster.kubeconfig)},
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first event
+    _, err = proc.communicate(timeout=45)  # well before --duration: it stopped by itself
+    assert proc.returncode == 1, err
+    said = [ln for ln in err.decode().splitlines() if not ln.startswith("{")]  # not the JSON log
+    why = "cannot write JSONL to standard output: Broken pipe"
+    assert said == [f"faro: error: {why} (stories that were written are in {out})"]
+    assert [p.name.split("-", 1)[0] for p in (out / namespace).glob("*.json")] == ["pod"]
+    assert "not synced" not in err.decode()  # stopping while starting is not a slow watch

@@ -47,6 +47,8 @@ async def wait_settled(reflectors: list[Reflector], stop: asyncio.Event, timeout
         pass
     for t in [*waits, stopping]:
         t.cancel()
+    if stop.is_set():
+        return  # stopped while starting: nothing is slow
     for r in reflectors:
         if not r.synced.is_set():
             log.warning("watch %s not synced after %ss: %s", r.name, timeout, r.stats.last_error or "slow")

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import yaml
 
 from faro.kube.errors import ApiError, ConfigError, KubeError
 from faro.kube.lean import import_kubernetes_asyncio
@@ -32,6 +33,11 @@ _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 def _in_cluster() -> bool:
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and _IN_CLUSTER_TOKEN.exists()
+
+
+def _where(kubeconfig: str | None) -> str:
+    """The kubeconfig file(s) kubectl would read, for messages."""
+    return repr(kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
 
 
 class KubeClient:
@@ -68,6 +74,10 @@ class KubeClient:
                 path = kubeconfig or None
                 if path is not None and not Path(path).exists():
                     raise ConfigError(f"kubeconfig {path!r} does not exist")
+                env = os.environ.get("KUBECONFIG") or ""
+                named = [p for p in env.split(os.pathsep) if p]
+                if path is None and named and not any(Path(p).expanduser().exists() for p in named):
+                    raise ConfigError(f"kubeconfig {env!r} (from $KUBECONFIG) does not exist")
                 loader = await k8s_config.load_kube_config(
                     config_file=path,
                     context=context,
@@ -86,7 +96,18 @@ class KubeClient:
             raise
         except k8s_config.ConfigException as exc:
             raise ConfigError(f"invalid kubeconfig: {exc}") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" (line {mark.line + 1})" if mark is not None else ""
+            raise ConfigError(f"invalid kubeconfig {_where(kubeconfig)}: not valid YAML{at}") from None
+        except KeyError as exc:
+            raise ConfigError(f"invalid kubeconfig {_where(kubeconfig)}: missing {exc}") from None
+        except (AttributeError, TypeError):
+            raise ConfigError(
+                f"invalid kubeconfig {_where(kubeconfig)}: not a kubeconfig "
+                "(expected a mapping with clusters, contexts and users)"
+            ) from None
+        except (OSError, ValueError) as exc:
             raise ConfigError(f"invalid kubeconfig: {exc}") from None
         cfg.connection_pool_maxsize = pool_size
         return cls(k8s_client.ApiClient(configuration=cfg), context, refresh)

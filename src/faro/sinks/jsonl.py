@@ -27,19 +27,36 @@ class JsonlSink:
         try:
             self._out.write(ev.encode() + b"\n")
         except OSError as exc:
-            raise OutputError.of(exc) from exc
+            raise self._error(exc) from exc
 
     def flush(self) -> None:
         try:
             self._out.flush()
         except OSError as exc:
-            raise OutputError.of(exc) from exc
+            raise self._error(exc) from exc
+
+    def _error(self, exc: OSError) -> OutputError:
+        where = self._target if self._own else "standard output"
+        return OutputError(f"cannot write JSONL to {where}: {exc.strerror or exc}")
 
     def close(self) -> None:
+        failure: OSError | None = None
         try:
-            self.flush()
-        finally:
-            if self._own:
+            self._out.flush()
+        except OSError as exc:
+            failure = exc
+        if self._own:
+            try:
                 self._out.close()
-                if self._created and not self._written:  # a capture that never started
-                    os.unlink(self._target)
+            except OSError as exc:
+                failure = failure or exc
+            if self._created and not self._written:  # a capture that never started
+                os.unlink(self._target)
+        elif isinstance(failure, BrokenPipeError):
+            # The reader left (`| head`): what is still buffered can never be written, and
+            # Python would say so again, with a traceback, when it flushes stdout at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        if failure is not None:
+            raise self._error(failure) from failure
