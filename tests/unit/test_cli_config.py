@@ -54,5 +54,11 @@ def test_resource_flag_builds_one_rule_per_kind(monkeypatch: pytest.MonkeyPatch)
     assert all(r.name_pattern == "web-.*" for r in c.resources)
 
 
+def test_a_resource_flag_of_only_commas_is_nothing_to_watch() -> None:
+    result = CliRunner().invoke(cli_main.capture, ["-r", " , ,"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "faro: error: nothing to watch: --resource ' , ,' names no resource"
+
+
 def test_published_schema_is_current() -> None:
     assert json.loads((REPO / "docs" / "config.schema.json").read_text()) == schema()

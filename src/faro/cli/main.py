@@ -164,6 +164,8 @@ def config_from_flags(opts: dict[str, Any]) -> FaroConfig:
                 for r in opts["resources"].split(",")
                 if r.strip()
             ]
+            if not data["resources"]:
+                raise ConfigError(f"nothing to watch: --resource {opts['resources']!r} names no resource")
         elif not data.get("resources") and not data.get("namespaces"):
             raise ConfigError("nothing to watch: give --resource or a --config with resources")
         for flag, key in (
