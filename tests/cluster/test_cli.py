@@ -57,6 +57,20 @@ def test_invalid_regex_exits_2(cluster: LocalCluster, tmp_path: Path) -> None:
     assert "invalid namespace regex" in one_error_line(proc)
 
 
+def test_a_selector_the_api_server_rejects_exits_2_with_its_reason(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    out = tmp_path / "o"
+    for flag, value, reason in (
+        ("--label-selector", "a=b=c", "found '=', expected: ',' or 'end of string'"),
+        ("--field-selector", "spec.color=blue", "field label not supported: spec.color"),
+    ):
+        proc = faro(cluster, "--resource", "pods", flag, value, "-o", str(out))
+        assert proc.returncode == 2
+        assert one_error_line(proc) == f"faro: error: the API server rejects the selector of v1/Pod: {reason}"
+        assert not out.exists()
+
+
 def test_invalid_config_exits_2_naming_key_and_line(cluster: LocalCluster, tmp_path: Path) -> None:
     cfg = tmp_path / "faro.yaml"
     cfg.write_text("output_dir: out\nresources:\n  - gvr: v1/pods\n    scope: Galaxy\n")

@@ -26,7 +26,7 @@ from faro.capture.pipeline import Pipeline
 from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, WatchKey, WatchSpec, plan
 from faro.capture.router import EventFilters, Item, Router
 from faro.capture.snapshot import snapshot
-from faro.capture.startup import wait_settled, waves
+from faro.capture.startup import check_selectors, wait_settled, waves
 from faro.capture.stories import StoryBook
 from faro.config import FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
@@ -133,7 +133,8 @@ class Engine:
 
     async def resolve(self) -> list[WatchSpec]:
         """Discovery and name resolution; raises UnknownResourceError for bad names (a
-        CRD-qualified name that is not served yet waits instead: see looks_like_crd)."""
+        CRD-qualified name that is not served yet waits instead: see looks_like_crd) and
+        ConfigError for selectors the API server rejects."""
         await self.discovery.refresh()
         self.rules, self.pending = [], []
         for r in self.config.resources:
@@ -144,6 +145,7 @@ class Engine:
                     raise
                 log.warning("resource %s is not served yet; it will be watched once its CRD exists", r.gvr)
                 self.pending.append(r)
+        await check_selectors(self.client, self.rules)
         return self._plan()
 
     def _plan(self) -> list[WatchSpec]:

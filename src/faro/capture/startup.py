@@ -12,7 +12,11 @@ import asyncio
 import logging
 from typing import Any
 
+from faro.capture.filters import PrimaryRule
 from faro.capture.plan import CRDS, EVENTS, PRIMARY, WatchSpec
+from faro.config import ConfigError
+from faro.kube.client import KubeClient
+from faro.kube.errors import ApiError
 from faro.kube.watch import Reflector
 
 log = logging.getLogger("faro.engine")
@@ -52,3 +56,25 @@ async def wait_settled(reflectors: list[Reflector], stop: asyncio.Event, timeout
     for r in reflectors:
         if not r.synced.is_set():
             log.warning("watch %s not synced after %ss: %s", r.name, timeout, r.stats.last_error or "slow")
+
+
+async def check_selectors(client: KubeClient, rules: list[PrimaryRule]) -> None:
+    """ConfigError if the API server rejects a rule's label or field selector.
+
+    A selector it cannot parse (`a=b=c`, a field it does not index) fails every list and
+    watch with 400, and a reflector retries forever; so, like kubectl, ask once before
+    starting (a LIST of one object) and stop with the server's answer. Other errors (403...)
+    are left to the watches, which report and retry them."""
+    for r in rules:
+        rule = r.rule
+        if not (rule.label_selector or rule.field_selector):
+            continue
+        ns = rule.namespace_names[0] if r.namespaces.exact_only and r.resource.namespaced else None
+        query = {"limit": 1, "labelSelector": rule.label_selector, "fieldSelector": rule.field_selector}
+        try:
+            await client.get_bytes(r.resource.path(ns), {k: v for k, v in query.items() if v})
+        except ApiError as exc:
+            if exc.status == 400:
+                raise ConfigError(
+                    f"the API server rejects the selector of {r.resource.type_name}: {exc.message or exc}"
+                ) from None
