@@ -4,6 +4,7 @@ and a real capture of two kinds in one --resource writes their stories."""
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -102,6 +103,21 @@ def test_unwritable_outputs_exit_2_before_anything_is_written(cluster: LocalClus
     assert not out.exists() and not jsonl.exists()
 
 
+def test_metrics_port_in_use_exits_2_and_leaves_nothing(cluster: LocalCluster, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = faro(
+            cluster, "-r", "v1/ConfigMap", "--metrics-port", str(port), "-o", str(out)
+        )  # -r: no port 0
+    assert proc.returncode == 2
+    said = [ln for ln in proc.stderr.splitlines() if not ln.startswith("{")]  # not the JSON log
+    assert said == [f"faro: error: cannot serve metrics on 127.0.0.1:{port}: address already in use"]
+    assert not out.exists()
+
+
 def test_bad_kubeconfig_and_unreachable_cluster(cluster: LocalCluster, tmp_path: Path) -> None:
     proc = faro(cluster, "--resource", "pods", "--kubeconfig", str(tmp_path / "missing.yaml"))
     assert proc.returncode == 2
@@ -115,6 +131,11 @@ def test_bad_kubeconfig_and_unreachable_cluster(cluster: LocalCluster, tmp_path:
         proc = faro(cluster, "--resource", "pods", "--kubeconfig", str(broken))
         assert proc.returncode == 2
         assert one_error_line(proc) == f"faro: error: invalid kubeconfig {str(broken)!r}: {reason}"
+    proc = faro(cluster, "--resource", "pods", "--context", "nope")
+    assert proc.returncode == 2
+    assert one_error_line(proc) == (
+        f"faro: error: context 'nope' does not exist in kubeconfig {str(cluster.kubeconfig)!r}"
+    )
     proc = faro(cluster, "--resource", "pods", kubeconfig=tmp_path / "gone.yaml")  # via $KUBECONFIG
     assert proc.returncode == 2
     assert one_error_line(proc).endswith(

@@ -54,6 +54,14 @@ def test_resource_flag_builds_one_rule_per_kind(monkeypatch: pytest.MonkeyPatch)
     assert all(r.name_pattern == "web-.*" for r in c.resources)
 
 
+def test_metrics_address_from_flag_or_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    c = captured_config(monkeypatch, ["-r", "pods", "--metrics-address", "0.0.0.0"], {})
+    assert c.metrics_address == "0.0.0.0"
+    c = captured_config(monkeypatch, ["-r", "pods"], {"FARO_METRICS_ADDRESS": "::1"})
+    assert c.metrics_address == "::1"
+    assert captured_config(monkeypatch, ["-r", "pods"], {}).metrics_address == "127.0.0.1"
+
+
 def test_a_resource_flag_of_only_commas_is_nothing_to_watch() -> None:
     result = CliRunner().invoke(cli_main.capture, ["-r", " , ,"])
     assert result.exit_code == 2

@@ -12,7 +12,14 @@ import pytest
 from faro.config import ConfigError
 from faro.model.events import EventType, StoryEvent
 from faro.model.story import Story
-from faro.sinks.files import CLUSTER_SCOPED_DIR, OutputError, StoryFiles, story_path, write_atomic
+from faro.sinks.files import (
+    CLUSTER_SCOPED_DIR,
+    MAX_FILE_NAME,
+    OutputError,
+    StoryFiles,
+    story_path,
+    write_atomic,
+)
 
 UID = "a1b2c3d4-0000-4000-8000-123456789abc"
 
@@ -51,6 +58,19 @@ def test_story_path_is_safe(tmp_path: Path) -> None:
     assert path.parent == tmp_path / "_cluster"
     assert path.name == "clusterrole-system_.._x-a1b2c3d4.json"
     assert "/" not in path.name
+
+
+def test_the_longest_kubernetes_name_still_makes_a_story_file(tmp_path: Path) -> None:
+    longest = ".".join(["a" * 63] * 3) + "." + "b" * 61  # 253 characters, a valid ConfigMap name
+    files = StoryFiles(tmp_path, "1.0.0")
+    for episode in (1, 12):
+        story = _story("v1/ConfigMap", longest, episode=episode)
+        path = files.write(story)  # its temp file name is longer still
+        assert len(path.name) <= MAX_FILE_NAME
+        assert path.name.startswith("configmap-aaaa") and path.name.endswith(
+            "-a1b2c3d4.json" if episode == 1 else "-a1b2c3d4-12.json"
+        )
+        assert orjson.loads(path.read_bytes())["metadata"]["resource_name"] == longest
 
 
 def test_write_atomic_mode_and_no_temp_file(tmp_path: Path) -> None:

@@ -124,8 +124,10 @@ class Faro:
             try:
                 await self.ops.start()
             except OSError as exc:
+                await self.ops.stop()
                 addr = f"{self.config.metrics_address}:{self.config.metrics_port}"
-                raise ConfigError(f"cannot serve metrics on {addr}: {exc.strerror}") from None
+                reason = (exc.strerror or str(exc)).rsplit("): ", 1)[-1]  # asyncio repeats the address
+                raise ConfigError(f"cannot serve metrics on {addr}: {reason}") from None
             log.info("metrics, /health and /ready on http://%s:%d", self.ops.host, self.ops.port)
         view = asyncio.create_task(StatusView(engine.status).run()) if self._status_view else None
         try:

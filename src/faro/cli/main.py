@@ -34,6 +34,7 @@ from faro.kube.errors import ConfigError as KubeConfigError
 ENV = {
     "log_level": "FARO_LOG_LEVEL",
     "metrics_port": "FARO_METRICS_PORT",
+    "metrics_address": "FARO_METRICS_ADDRESS",
     "correlation_timeout": "FARO_CORRELATION_TIMEOUT",
     "include_logs": "FARO_INCLUDE_LOGS",
     "max_log_streams": "FARO_MAX_LOG_STREAMS",
@@ -97,6 +98,11 @@ def cli(ctx: click.Context) -> None:
     envvar=ENV["metrics_port"],
     type=int,
     help="Metrics/health port (default 8080, 0 disables)",
+)
+@click.option(
+    "--metrics-address",
+    envvar=ENV["metrics_address"],
+    help="Address the metrics/health server binds (default 127.0.0.1)",
 )
 @click.option(
     "--correlation-timeout",

@@ -40,6 +40,15 @@ def _where(kubeconfig: str | None) -> str:
     return repr(kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
 
 
+def _missing_context(kubeconfig: str | None, context: str) -> bool:
+    """Whether the kubeconfig reads well and has no such context (only to word an error)."""
+    try:
+        contexts, _ = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
+    except Exception:  # the original error stands
+        return False
+    return context not in [c.get("name") for c in contexts if isinstance(c, dict)]
+
+
 class KubeClient:
     """An authenticated connection pool to one cluster, speaking raw HTTP."""
 
@@ -95,6 +104,9 @@ class KubeClient:
         except ConfigError:
             raise
         except k8s_config.ConfigException as exc:
+            if context and _missing_context(kubeconfig, context):
+                where = _where(kubeconfig)
+                raise ConfigError(f"context {context!r} does not exist in kubeconfig {where}") from None
             raise ConfigError(f"invalid kubeconfig: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)

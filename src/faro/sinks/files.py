@@ -36,6 +36,9 @@ from faro.model.story import Story
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 CLUSTER_SCOPED_DIR = "_cluster"
+# Bytes in a story file's name. Its temp file (".<name>.<8 random>.tmp", write_atomic)
+# must fit in NAME_MAX (255 on Linux and macOS filesystems).
+MAX_FILE_NAME = 200
 _COUNT = "faro_event_count"  # the line each journal pass ends with (never a story event's key)
 
 
@@ -50,12 +53,14 @@ class OutputError(Exception):
 
 
 def story_path(root: Path, story: Story) -> Path:
+    """<root>/<namespace>/<kind>-<name>-<uid8>[-<episode>].json, in safe characters. A name
+    that would not fit in a file name (Kubernetes allows 253 characters) is cut short; the
+    uid's first 8 characters still tell stories apart."""
     ns = story.namespace or CLUSTER_SCOPED_DIR
     kind = story.resource_type.rsplit("/", 1)[-1].lower()
-    name = f"{kind}-{story.resource_name}-{story.correlation_id[:8]}"
-    if story.episode > 1:
-        name += f"-{story.episode}"
-    return root / _UNSAFE.sub("_", ns) / f"{_UNSAFE.sub('_', name)}.json"
+    tail = f"-{story.correlation_id[:8]}" + (f"-{story.episode}" if story.episode > 1 else "") + ".json"
+    head = _UNSAFE.sub("_", f"{kind}-{story.resource_name}")[: max(1, MAX_FILE_NAME - len(tail))]
+    return root / _UNSAFE.sub("_", ns) / (head + _UNSAFE.sub("_", tail))
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -99,8 +104,8 @@ class StoryFiles:
             raise ConfigError(f"cannot write stories to {self.root}: {exc.strerror or exc}") from None
 
     def unprepare(self) -> None:
-        """Undo prepare() when the capture does not start after all: remove the directories
-        it made, if they are still empty."""
+        """After a capture (or one that failed to start): remove the directories prepare()
+        made that are still empty, so a capture that wrote nothing leaves nothing behind."""
         for d in reversed(self._made):
             try:
                 d.rmdir()
