@@ -130,6 +130,34 @@ async def test_init_container_and_sidecar(cluster: LocalCluster, namespace: str,
     assert [s["to"] for s in setup][-1] == "terminated:Completed"
 
 
+async def test_a_callback_that_raises_costs_the_story_nothing(
+    cluster: LocalCluster, namespace: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The caller's on_event runs in the middle of recording (a pod's lifecycle, then its log
+    streams); if it raises, the rest of the recording must still happen."""
+    logs = PodLogs(cluster, namespace, "solo")
+    logs.install(["app"])
+    logs.write("app", "hello")
+
+    def buggy(story: Any, ev: Any) -> None:
+        raise RuntimeError("a bug in the caller's callback")
+
+    async with FaroRun(cluster, tmp_path, pod_rule(namespace), on_event=buggy) as run:
+        await cluster.aapply(bare_pod("solo"), namespace)
+        await asyncio.to_thread(wait_running, cluster, namespace, "solo", 30)
+        await asyncio.to_thread(logs.wait_served, "app")
+        await asyncio.sleep(1)
+        await cluster.akubectl("delete", "pod", "solo", "-n", namespace, "--grace-period=1", "--wait=false")
+        story = await run.story_of("Pod", "solo")
+    doc = load_story(story_path(tmp_path, story))
+    assert [t for _, t in log_lines(doc, "app")] == ["hello"]
+    kinds = {e["event_type"] for e in doc["events"]}
+    assert {"POD_STARTING", "POD_LIFECYCLE", "POD_TERMINATING", "CONTAINER_LOG"} <= kinds
+    assert run.faro.callback_errors == len(run.events) > 0  # every call raised, and was counted
+    raised = [r for r in caplog.records if "callback raised" in r.getMessage()]
+    assert len(raised) == 1 and raised[0].exc_info is not None  # logged once, with its traceback
+
+
 async def test_odd_lines_survive(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
     big = b"x" * (1024 * 1024)
     odd = [

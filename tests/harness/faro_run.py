@@ -18,6 +18,7 @@ class FaroRun:
 
     def __init__(self, cluster: LocalCluster, out: Path, rules: list[ResourceRule], **config: Any) -> None:
         config_journal_every = config.pop("journal_every", 5.0)
+        also: Callable[[Story, StoryEvent], None] = config.pop("on_event", lambda s, e: None)
         self.config = FaroConfig(
             resources=rules,
             output_dir=out,
@@ -32,13 +33,18 @@ class FaroRun:
         self._changed = asyncio.Event()
         self.faro = Faro(
             self.config,
-            on_event=lambda s, e: self.events.append(e),
+            on_event=self._on_event,
             on_story_closed=self._on_closed,
             on_ready=self._ready.set,
             settle=1.0,
             journal_every=config_journal_every,
         )
+        self._also = also
         self._task: asyncio.Task[None] | None = None
+
+    def _on_event(self, story: Story, ev: StoryEvent) -> None:
+        self.events.append(ev)
+        self._also(story, ev)
 
     def _on_closed(self, story: Story, path: Path | None) -> None:
         self.closed.append(story)

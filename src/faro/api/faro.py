@@ -65,6 +65,7 @@ class Faro:
         self.closed_count = 0
         self.written_count = 0
         self._failure: OutputError | None = None  # the first output failure; run() raises it
+        self.callback_errors = 0  # exceptions raised by the caller's callbacks (logged, not raised)
 
     @property
     def engine(self) -> Engine | None:
@@ -148,6 +149,19 @@ class Faro:
             log.error("%s; stopping the capture", exc)
         self.stop()
 
+    def _call(self, name: str, callback: Callable[..., None], *args: object) -> None:
+        """Call one of the caller's callbacks. One that raises must not break the capture: it
+        runs in the middle of recording an event (a pod's lifecycle, its log streams), so its
+        exception is logged — the first with its traceback, then every 1000th — and counted."""
+        try:
+            callback(*args)
+        except Exception:
+            self.callback_errors += 1
+            if self.callback_errors == 1:
+                log.exception("the %s callback raised; Faro goes on (later failures are counted)", name)
+            elif self.callback_errors % 1000 == 0:
+                log.error("callbacks have raised %d times (the last: %s)", self.callback_errors, name)
+
     def run_sync(self) -> None:
         asyncio.run(self.run())
 
@@ -159,7 +173,7 @@ class Faro:
                 except OutputError as exc:
                     self._failed(exc)
             if self._on_event is not None:
-                self._on_event(story, ev)
+                self._call("on_event", self._on_event, story, ev)
 
         def on_close(story: Story) -> None:
             path = None
@@ -186,12 +200,12 @@ class Faro:
                 except OutputError as exc:
                     self._failed(exc)
             if self._on_story_closed is not None:
-                self._on_story_closed(story, path)
+                self._call("on_story_closed", self._on_story_closed, story, path)
 
         def on_ready() -> None:
             log.info("ready: all watches synced")
             if self._on_ready is not None:
-                self._on_ready()
+                self._call("on_ready", self._on_ready)
 
         last_journal = 0.0
 
