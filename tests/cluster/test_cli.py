@@ -136,6 +136,15 @@ def test_bad_kubeconfig_and_unreachable_cluster(cluster: LocalCluster, tmp_path:
     assert one_error_line(proc) == (
         f"faro: error: context 'nope' does not exist in kubeconfig {str(cluster.kubeconfig)!r}"
     )
+    home = {k: v for k, v in cluster.env.items() if k != "KUBECONFIG"} | {"HOME": str(tmp_path)}
+    nothing = subprocess.run(
+        [sys.executable, "-m", "faro", "-r", "pods"], capture_output=True, text=True, env=home, timeout=60
+    )
+    assert nothing.returncode == 2
+    assert one_error_line(nothing) == (
+        f"faro: error: no kubeconfig: {tmp_path}/.kube/config does not exist, $KUBECONFIG is not set "
+        "and Faro is not running in a pod (give --kubeconfig)"
+    )
     proc = faro(cluster, "--resource", "pods", kubeconfig=tmp_path / "gone.yaml")  # via $KUBECONFIG
     assert proc.returncode == 2
     assert one_error_line(proc).endswith(

@@ -273,3 +273,23 @@ def test_a_failed_background_write_is_raised(tmp_path: Path) -> None:
         files.close()
     assert isinstance(info.value.__cause__, FileExistsError)
     files.close()  # raised once
+
+
+def test_a_damaged_or_foreign_journal_entry_is_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    files, (story,) = StoryFiles(tmp_path, "1.0.0"), _stories(1)
+    assert files.journal_open([story])
+    files.close()
+    bad = {
+        "foreign.json": b'{"metadata": {"schema": "faro.story/v1"}}',
+        "garbage.json": b"garbage{",
+        "list.json": b"[1, 2]",
+    }
+    for name, body in bad.items():
+        (files.journal_dir / name).write_bytes(body)
+    resumed = files.resumable()
+    assert [s.correlation_id for s in resumed] == [story.correlation_id]
+    assert [e.data for e in resumed[0].buffer.all()] == [e.data for e in story.buffer.all()]
+    warned = sorted(r.getMessage().split(":")[0] for r in caplog.records if r.levelname == "WARNING")
+    assert warned == [f"not resuming {files.journal_dir / name}" for name in sorted(bad)]

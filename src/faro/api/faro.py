@@ -113,7 +113,7 @@ class Faro:
         engine = Engine(self.config, client, self._callbacks(jsonl), settle=self._settle)
         specs = await engine.resolve()  # bad resource names fail here, before any output
         if self.files is not None:
-            engine.resume([Story.from_dict(d) for d in self.files.journaled()])
+            engine.resume(self.files.resumable())
         self._engine = engine
         if self._stop_requested:
             engine.stop()

@@ -83,6 +83,11 @@ class KubeClient:
                 path = kubeconfig or None
                 if path is not None and not Path(path).exists():
                     raise ConfigError(f"kubeconfig {path!r} does not exist")
+                if not explicit and not default_file.exists():
+                    raise ConfigError(
+                        f"no kubeconfig: {default_file} does not exist, $KUBECONFIG is not set and "
+                        "Faro is not running in a pod (give --kubeconfig)"
+                    )
                 env = os.environ.get("KUBECONFIG") or ""
                 named = [p for p in env.split(os.pathsep) if p]
                 if path is None and named and not any(Path(p).expanduser().exists() for p in named):

@@ -20,6 +20,7 @@ a few milliseconds, 500 open stories would stall the event loop for seconds ever
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -33,6 +34,8 @@ import orjson
 from faro.config import ConfigError
 from faro.model.stored import blob
 from faro.model.story import Story
+
+log = logging.getLogger("faro.files")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 CLUSTER_SCOPED_DIR = "_cluster"
@@ -225,6 +228,20 @@ class StoryFiles:
 
     def journaled(self) -> list[dict[str, Any]]:
         """Journalled stories in the story file's shape (Story.from_dict reads them)."""
+        return [doc for _, doc in self._journal()]
+
+    def resumable(self) -> list[Story]:
+        """The journalled stories a capture takes over. One that cannot be read back (a
+        damaged file, another program's) is skipped with a warning: it must not stop Faro."""
+        out = []
+        for path, doc in self._journal():
+            try:
+                out.append(Story.from_dict(doc))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                log.warning("not resuming %s: not a story journal (%s: %s)", path, type(exc).__name__, exc)
+        return out
+
+    def _journal(self) -> list[tuple[Path, dict[str, Any]]]:
         if not self.journal_dir.is_dir():
             return []
         out = []
@@ -233,15 +250,17 @@ class StoryFiles:
                 doc = orjson.loads(p.read_bytes())
                 events = self._events_path(p)
                 raw = events.read_bytes().split(b"\n") if events.exists() else []
-            except (OSError, orjson.JSONDecodeError):
+            except (OSError, orjson.JSONDecodeError) as exc:
+                log.warning("not resuming %s: %s", p, exc)
                 continue
             if not isinstance(doc, dict) or not isinstance(doc.get("metadata"), dict):
+                log.warning("not resuming %s: not a story journal (no metadata)", p)
                 continue
             kept, count = _lines(raw)
             doc["events"] = [*(doc.get("events") or ()), *kept]
             if count is not None:
                 doc["metadata"]["event_count"] = count
-            out.append(doc)
+            out.append((p, doc))
         return out
 
 
