@@ -44,3 +44,30 @@ def test_shared_json_is_kept_once_and_the_arena_can_grow_after_being_read() -> N
     out = list(arena)
     assert out[0][2] is out[1][2]
     assert out[2] == (3.0, 3, b'{"whole":1}')
+
+
+def test_taken_events_stay_as_taken_while_the_arena_grows() -> None:
+    rng = random.Random(5)
+    events = _events(1_000, rng)
+    arena = Arena()
+    for ev in events[:600]:
+        arena.append(ev)
+    taken = arena.take(100, 600)
+    reading = iter(taken)
+    first = next(reading)  # a writer thread is part-way through the taken events...
+    for ev in events[600:]:  # ...while the arena's bytes and arrays grow (and move)
+        arena.append(ev)
+    assert [first, *reading] == events[100:600]
+    assert len(taken) == 500 and list(taken) == events[100:600]
+    assert list(taken) == events[100:600]  # it can be read again
+    assert list(arena.take(600, 600)) == [] and len(arena.take(1_000, 1_000)) == 0
+
+
+def test_first_after_finds_where_events_numbered_after_a_seq_start() -> None:
+    events = _events(300, random.Random(9))
+    arena = Arena()
+    for ev in events:
+        arena.append(ev)
+    seqs = [e[1] for e in events]
+    for s in (-1, seqs[0], seqs[10], seqs[10] + 1, seqs[-1], seqs[-1] + 5):
+        assert arena.first_after(s) == sum(1 for x in seqs if x <= s)

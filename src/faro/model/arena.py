@@ -14,6 +14,7 @@ story is written or journalled, which reads each event once).
 
 from __future__ import annotations
 
+import bisect
 from array import array
 from collections.abc import Iterator
 
@@ -58,19 +59,47 @@ class Arena:
     def seq(self, i: int) -> int:
         return self._seq[i]
 
+    def first_after(self, seq: int) -> int:
+        """The index of the first event numbered after seq (events are kept in seq order)."""
+        return bisect.bisect_right(self._seq, seq)
+
     def slice(self, first: int, stop: int) -> list[Stored]:
-        """Events first..stop-1, built in one pass over one view of the bytes."""
-        if first >= stop:
-            return []
-        ts, seq, shared, start, shareds = self._ts, self._seq, self._shared, self._start, self._shareds
-        ends = [*start[first + 1 : stop], start[stop] if stop < len(start) else len(self._data)]
-        out: list[Stored] = []
-        with memoryview(self._data) as data:  # released before anything can append again
-            for i, end in zip(range(first, stop), ends, strict=True):
-                body = bytes(data[start[i] : end])
-                k = shared[i]
-                out.append((ts[i], seq[i], body) if k == _WHOLE else (ts[i], seq[i], shareds[k], body))
-        return out
+        """Events first..stop-1."""
+        return list(self.take(first, stop))
+
+    def take(self, first: int, stop: int) -> Taken:
+        """Events first..stop-1, copied in bulk now and built when iterated (see Taken)."""
+        return Taken(self, first, max(first, stop))
 
     def __iter__(self) -> Iterator[Stored]:
         return iter(self.slice(0, len(self)))
+
+
+class Taken:
+    """Some events of an Arena, taken with a few bulk copies however many they are, so that
+    another thread (the journal's writer) can build them while the arena goes on growing:
+    the caller's event loop pays for the copies, not for one tuple per event."""
+
+    __slots__ = ("_base", "_data", "_end", "_seq", "_shared", "_shareds", "_start", "_ts")
+
+    def __init__(self, arena: Arena, first: int, stop: int) -> None:
+        self._ts, self._seq = arena._ts[first:stop], arena._seq[first:stop]
+        self._shared, self._start = arena._shared[first:stop], arena._start[first:stop]
+        self._end = arena._start[stop] if stop < len(arena) else len(arena._data)
+        self._base = self._start[0] if stop > first else self._end
+        self._data = bytes(arena._data[self._base : self._end])
+        self._shareds = list(arena._shareds)
+
+    def __len__(self) -> int:
+        return len(self._ts)
+
+    def __iter__(self) -> Iterator[Stored]:
+        ts, seq, shared, start, shareds, base = (
+            self._ts, self._seq, self._shared, self._start, self._shareds, self._base
+        )  # fmt: skip
+        ends = [*start[1:], self._end] if start else []
+        with memoryview(self._data) as data:
+            for i, end in enumerate(ends):
+                body = bytes(data[start[i] - base : end - base])
+                k = shared[i]
+                yield (ts[i], seq[i], body) if k == _WHOLE else (ts[i], seq[i], shareds[k], body)

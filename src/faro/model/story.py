@@ -8,12 +8,13 @@ Faro's memory but its story still shows the beginning and the end.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
-from faro.model.arena import Arena
+from faro.model.arena import Arena, Taken
 from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.stored import Freezer, Stored, blob, order, seq_of, story_event_from_dict, thaw
 from faro.model.timefmt import iso_ms, parse
@@ -53,20 +54,18 @@ class EventBuffer:
     def __len__(self) -> int:
         return len(self.head) + len(self.tail)
 
-    def since(self, seq: int) -> list[Stored]:
+    def since(self, seq: int) -> Since:
         """What was added after event number seq and is still kept, in arrival order (the
-        newest are at the end of the tail, or of the head while it fills)."""
+        newest are at the end of the tail, or of the head while it fills). Taken now, built
+        when iterated: the journal takes on the event loop and builds on its writer thread."""
         out: list[Stored] = []
         for f in reversed(self.tail):
             if seq_of(f) <= seq:
                 out.reverse()
-                return out
+                return Since(None, out)
             out.append(f)
-        i = len(self.head)
-        while i > 0 and self.head.seq(i - 1) > seq:  # seq only: an event is built if it is new
-            i -= 1
         out.reverse()
-        return [*self.head.slice(i, len(self.head)), *out]
+        return Since(self.head.take(self.head.first_after(seq), len(self.head)), out)
 
     def frozen(self) -> list[Stored]:
         """Chronological (stable: equal timestamps keep arrival order)."""
@@ -74,6 +73,23 @@ class EventBuffer:
 
     def all(self) -> list[StoryEvent]:
         return [thaw(f) for f in self.frozen()]
+
+
+class Since:
+    """EventBuffer.since's answer: the head's part (taken, see arena.Taken) and the tail's."""
+
+    __slots__ = ("_head", "_tail")
+
+    def __init__(self, head: Taken | None, tail: list[Stored]) -> None:
+        self._head, self._tail = head, tail
+
+    def __len__(self) -> int:
+        return (len(self._head) if self._head is not None else 0) + len(self._tail)
+
+    def __iter__(self) -> Iterator[Stored]:
+        if self._head is not None:
+            yield from self._head
+        yield from self._tail
 
 
 @dataclass
