@@ -83,6 +83,10 @@ def test_invalid_config_exits_2_naming_key_and_line(cluster: LocalCluster, tmp_p
     proc = faro(cluster, "--config", str(cfg))
     assert proc.returncode == 2
     assert "invalid YAML" in one_error_line(proc)
+    cfg.write_text("output_dir: out\nnamespaces:\n  - name: default\n    resources: {}\n")
+    proc = faro(cluster, "--config", str(cfg))
+    assert proc.returncode == 2
+    assert one_error_line(proc) == "faro: error: nothing to watch: the config has no resources"
 
 
 def test_unwritable_outputs_exit_2_before_anything_is_written(cluster: LocalCluster, tmp_path: Path) -> None:

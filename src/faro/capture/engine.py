@@ -28,7 +28,7 @@ from faro.capture.router import EventFilters, Item, Router
 from faro.capture.snapshot import snapshot
 from faro.capture.startup import check_selectors, wait_settled, waves
 from faro.capture.stories import StoryBook
-from faro.config import FaroConfig, ResourceRule
+from faro.config import ConfigError, FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
 from faro.kube.discovery import Discovery, UnknownResourceError
 from faro.kube.watch import Reflector
@@ -135,6 +135,8 @@ class Engine:
         """Discovery and name resolution; raises UnknownResourceError for bad names (a
         CRD-qualified name that is not served yet waits instead: see looks_like_crd) and
         ConfigError for selectors the API server rejects."""
+        if not self.config.resources:
+            raise ConfigError("nothing to watch: the config has no resources")
         await self.discovery.refresh()
         self.rules, self.pending = [], []
         for r in self.config.resources:
