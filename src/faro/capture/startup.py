@@ -1,4 +1,5 @@
-"""Start-up order: watches start in waves, each waiting (bounded) for the previous to settle.
+"""Start-up: selectors checked once, then watches started in waves, each waiting (bounded)
+for the previous to settle.
 
 Primaries first, then the owners of pods (ReplicaSets, Jobs, ...), then Pods, then Events
 and CRDs: children then find their owners already known, so little needs to be held. A

@@ -15,7 +15,7 @@ class JsonlSink:
     def __init__(self, target: str) -> None:
         self._own = target != "-"
         self._target = target
-        self._created = self._own and not os.path.exists(target)  # removed if nothing is written
+        self._created = self._own and not os.path.exists(target)  # removed again if left empty
         self._written = False
         try:
             self._out: IO[bytes] = open(target, "ab") if self._own else sys.stdout.buffer  # noqa: SIM115
@@ -50,7 +50,7 @@ class JsonlSink:
                 self._out.close()
             except OSError as exc:
                 failure = failure or exc
-            if self._created and not self._written:  # a capture that never started
+            if self._created and not self._written:  # a capture that failed to start or saw nothing
                 os.unlink(self._target)
         elif isinstance(failure, BrokenPipeError):
             # The reader left (`| head`): what is still buffered can never be written, and
