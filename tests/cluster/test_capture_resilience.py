@@ -66,20 +66,27 @@ async def test_crd_created_after_start_is_watched_and_deleted_one_stops(
         assert any(k.resource.kind == "Pod" for k in engine.running)
 
 
-async def test_restarted_faro_resumes_open_stories_from_its_journal(
-    cluster: LocalCluster, namespace: str, tmp_path: Path
-) -> None:
+async def _journalled_story(run: FaroRun, cluster: LocalCluster, namespace: str) -> Path:
+    """Start run and a Deployment "slow" whose pod never starts, so its story stays open;
+    return the journal directory once the story is in it."""
     stuck = deployment("slow", replicas=1)
     stuck["spec"]["template"]["metadata"]["annotations"] = {"faro.dev/create-delay": "1h"}
-    rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
-    first = FaroRun(cluster, tmp_path, rules, journal_every=0.5)
-    await first.__aenter__()
+    await run.__aenter__()
     await cluster.aapply(stuck, namespace)
-    journal = tmp_path / ".journal"
+    journal = run.config.output_dir / ".journal"
     for _ in range(100):
         if list(journal.glob("*.json")):
             break
         await asyncio.sleep(0.1)
+    return journal
+
+
+async def test_restarted_faro_resumes_open_stories_from_its_journal(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
+    first = FaroRun(cluster, tmp_path, rules, journal_every=0.5)
+    journal = await _journalled_story(first, cluster, namespace)
     await asyncio.sleep(1)
     await first.crash()  # no flush: the story is only in the journal
     assert not first.closed and len(list(journal.glob("*.json"))) == 1
@@ -109,18 +116,10 @@ async def test_restarted_faro_resumes_open_stories_from_its_journal(
 async def test_output_failing_mid_run_stops_the_capture_with_one_error(
     cluster: LocalCluster, namespace: str, tmp_path: Path
 ) -> None:
-    stuck = deployment("slow", replicas=1)
-    stuck["spec"]["template"]["metadata"]["annotations"] = {"faro.dev/create-delay": "1h"}
     rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
     out, jsonl = tmp_path / "out", tmp_path / "events.jsonl"
     run = FaroRun(cluster, out, rules, journal_every=0.3, jsonl=str(jsonl))
-    await run.__aenter__()
-    await cluster.aapply(stuck, namespace)
-    journal = out / ".journal"
-    for _ in range(100):
-        if list(journal.glob("*.json")):
-            break
-        await asyncio.sleep(0.1)
+    journal = await _journalled_story(run, cluster, namespace)
     shutil.rmtree(journal)
     journal.write_text("")  # where the journal was is now a file: the next pass cannot write
     await cluster.akubectl("annotate", "deployment", "slow", "-n", namespace, "faro.test/poke=1")
