@@ -9,8 +9,13 @@ from typing import Any, cast
 
 import pytest
 
-from faro.capture.startup import wait_settled
+from faro.capture.filters import PrimaryRule
+from faro.capture.startup import check_selectors, wait_settled
+from faro.config import ConfigError, ResourceRule
+from faro.kube.client import KubeClient
+from faro.kube.errors import ApiError
 from faro.kube.watch import Reflector
+from faro.model.refs import GVR, ResourceType
 
 
 def _reflector(name: str, synced: bool) -> Reflector:
@@ -37,3 +42,40 @@ async def test_stopping_while_starting_warns_of_nothing(caplog: pytest.LogCaptur
     await wait_settled([_reflector("v1/Pod@*", False)], stop, 5)
     assert asyncio.get_running_loop().time() - t0 < 1
     assert caplog.records == []
+
+
+class _Client:
+    """Answers every request with the error it was given (or an empty list)."""
+
+    def __init__(self, error: ApiError | None) -> None:
+        self.error, self.asked = error, []
+
+    async def get_bytes(self, path: str, query: dict[str, Any] | None = None) -> bytes:
+        self.asked.append((path, query))
+        if self.error is not None:
+            raise self.error
+        return b'{"items": []}'
+
+
+def _rules(**selectors: str) -> list[PrimaryRule]:
+    pods = ResourceType(GVR("", "v1", "pods"), "Pod", True, frozenset({"list", "watch"}))
+    plain = PrimaryRule.compile(ResourceRule(gvr="v1/Pod", namespace_names=["a"]), pods)
+    chosen = PrimaryRule.compile(ResourceRule(gvr="v1/Pod", namespace_names=["web"], **selectors), pods)
+    return [plain, chosen]
+
+
+async def test_selectors_are_asked_for_once_and_a_400_is_the_users_error() -> None:
+    ok = _Client(None)
+    await check_selectors(cast(KubeClient, ok), _rules(label_selector="app=web"))
+    assert ok.asked == [("/api/v1/namespaces/web/pods", {"limit": 1, "labelSelector": "app=web"})]
+    bad = _Client(ApiError(400, "BadRequest", "found '=', expected: ',' or 'end of string'"))
+    with pytest.raises(ConfigError, match=r"^the API server rejects the selector of v1/Pod: found '='"):
+        await check_selectors(cast(KubeClient, bad), _rules(label_selector="a=b=c"))
+
+
+async def test_a_forbidden_selector_check_is_left_to_the_watches() -> None:
+    forbidden = _Client(ApiError(403, "Forbidden", "pods is forbidden"))
+    await check_selectors(cast(KubeClient, forbidden), _rules(field_selector="spec.nodeName=n1"))
+    assert forbidden.asked == [
+        ("/api/v1/namespaces/web/pods", {"limit": 1, "fieldSelector": "spec.nodeName=n1"})
+    ]
