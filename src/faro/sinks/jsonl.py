@@ -18,7 +18,9 @@ class JsonlSink:
         self._created = self._own and not os.path.exists(target)  # removed again if left empty
         self._written = False
         try:
-            self._out: IO[bytes] = open(target, "ab") if self._own else sys.stdout.buffer  # noqa: SIM115
+            # Private, like story files (sinks/files.py): the same events, log lines included.
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if self._own else None
+            self._out: IO[bytes] = os.fdopen(fd, "ab") if fd is not None else sys.stdout.buffer
         except OSError as exc:
             raise ConfigError(f"cannot write JSONL to {target}: {exc.strerror or exc}") from None
 
