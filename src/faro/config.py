@@ -12,6 +12,7 @@ flags, then environment, then the file, then defaults.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -149,6 +150,12 @@ class FaroConfig(BaseModel):
         default=None, description="Regex on Event source component to drop"
     )
     redact_secrets: bool = True
+
+    @field_validator("output_dir", "kubeconfig", "jsonl", mode="before")
+    @classmethod
+    def _home(cls, v: Any) -> Any:
+        """`~` in a path, as a shell would do on the command line (YAML files have no shell)."""
+        return os.path.expanduser(v) if isinstance(v, str | Path) and str(v) != "-" else v
 
     @field_validator("correlation_timeout", "auto_shutdown_sec", mode="before")
     @classmethod

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from faro.config import ConfigError, build_config, load_yaml, parse_duration, schema, split_namespaces
+from faro.config import (
+    ConfigError,
+    FaroConfig,
+    build_config,
+    load_yaml,
+    parse_duration,
+    schema,
+    split_namespaces,
+)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -205,3 +213,14 @@ def test_schema_describes_resources() -> None:
     rule = s["$defs"]["ResourceRule"]
     assert {"gvr", "name_pattern", "namespace_patterns"} <= set(rule["properties"])
     assert rule["required"] == ["gvr"]
+
+
+def test_paths_from_a_file_expand_the_home_directory(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    c = FaroConfig(output_dir="~/stories", kubeconfig="~/.kube/config", jsonl="~/events.jsonl")
+    assert (c.output_dir, c.kubeconfig, c.jsonl) == (
+        tmp_path / "stories",
+        str(tmp_path / ".kube/config"),
+        str(tmp_path / "events.jsonl"),
+    )
+    assert FaroConfig(jsonl="-").jsonl == "-" and FaroConfig().output_dir == Path("output")
