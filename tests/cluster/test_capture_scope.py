@@ -131,16 +131,20 @@ async def test_forced_relist_yields_gap_and_final_state(
             own = [e for e in s.buffer.all() if e.event_type is EventType.RESOURCE_UPDATE]
             return own[-1].data.get("spec", {}).get("replicas") if own else None
 
-        # The relisted final state (2 replicas) lands in a story that carries the gap.
-        keep = await run.story(
+        # The relisted final state (2 replicas) lands in a story that carries the gap. Whether
+        # that story then closes depends on the restarted control plane finishing the scale-up
+        # it missed (not Faro's doing, and slow on a busy machine): the story is flushed at
+        # shutdown otherwise.
+        keep = await run.recorded(
             lambda s: (
                 s.resource_name == "keep"
                 and any(g.reason == "relist" for g in s.gaps)
                 and final_replicas(s) == 2
             ),
             "keep relisted with its final state",
-            150,  # the restarted controller-manager must first finish the scale-up it missed
+            90,
         )
+    assert keep.completion in ("terminal", "shutdown")
     assert deploys.stats.gone >= 1 and deploys.stats.relists >= 1
     g = load_story(story_path(tmp_path, gone))
     assert g["metadata"]["completion"] == "deleted"

@@ -92,6 +92,20 @@ class FaroRun:
         except TimeoutError:
             raise AssertionError(f"no story {what} within {timeout:.0f} s; {self.describe()}") from None
 
+    async def recorded(self, predicate: Callable[[Story], bool], what: str, timeout: float = 30) -> Story:
+        """Wait for a story matching predicate, closed or still open (what it holds so far)."""
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    engine = self.faro.engine
+                    open_ = list(engine.book.open.values()) if engine is not None else []
+                    for s in [*self.closed, *open_]:
+                        if predicate(s):
+                            return s
+                    await asyncio.sleep(0.2)
+        except TimeoutError:
+            raise AssertionError(f"no story {what} within {timeout:.0f} s; {self.describe()}") from None
+
     async def story_of(self, kind: str, name: str, timeout: float = 30, episode: int = 1) -> Story:
         def match(s: Story) -> bool:
             return s.resource_type.endswith(f"/{kind}") and s.resource_name == name and s.episode == episode
