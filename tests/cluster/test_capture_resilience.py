@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from faro import OutputError, ResourceRule
+from faro import ConfigError, OutputError, ResourceRule
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
 from tests.harness.faro_run import FaroRun, load_story
@@ -214,6 +214,24 @@ async def test_forbidden_resource_fails_alone(cluster: LocalCluster, namespace: 
     assert story.completion == "terminal"
     doc = load_story(story_path(tmp_path / "out", story))
     assert {"Deployment", "ReplicaSet", "Pod"} <= {e["resource"] for e in doc["events"]}
+
+
+async def test_a_capture_forbidden_to_watch_every_primary_stops_with_one_error(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    kc = await asyncio.to_thread(limited_kubeconfig, cluster, namespace, tmp_path / "limited.yaml")
+    run = FaroRun(cluster, tmp_path / "out", [ResourceRule(gvr="batch/v1/Job", namespace_names=[namespace])])
+    run.config.kubeconfig = str(kc)
+    t0 = asyncio.get_running_loop().time()
+    with pytest.raises(ConfigError) as info:
+        await run.__aenter__()
+    assert asyncio.get_running_loop().time() - t0 < 20  # at the first 403, not after retries
+    message = str(info.value)
+    assert message.startswith(
+        "not allowed to watch what the capture is for: 403 Forbidden: jobs.batch is forbidden"
+    )
+    assert message.endswith("(`faro rbac` prints the role a capture needs)")
+    assert not (tmp_path / "out").exists()  # nothing half-written
 
 
 async def test_exec_plugin_credentials(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any, cast
 import pytest
 
 from faro.capture.filters import PrimaryRule
-from faro.capture.startup import check_selectors, wait_settled
+from faro.capture.startup import all_forbidden, check_selectors, wait_settled
 from faro.config import ConfigError, ResourceRule
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError
@@ -79,3 +79,20 @@ async def test_a_forbidden_selector_check_is_left_to_the_watches() -> None:
     assert forbidden.asked == [
         ("/api/v1/namespaces/web/pods", {"limit": 1, "fieldSelector": "spec.nodeName=n1"})
     ]
+
+
+def _failed(name: str, status: int) -> Reflector:
+    r: Any = _reflector(name, False)
+    r.stats.errors, r.stats.last_error = {status: 1}, f"{status} Forbidden: {name} is forbidden"
+    return cast(Reflector, r)
+
+
+def test_a_capture_stops_only_when_every_primary_is_forbidden() -> None:
+    denied = all_forbidden([_failed("jobs", 403), _failed("deployments", 403)])
+    assert denied == (
+        "not allowed to watch what the capture is for: 403 Forbidden: jobs is forbidden "
+        "(`faro rbac` prints the role a capture needs)"
+    )
+    assert all_forbidden([_failed("jobs", 403), _reflector("deployments", True)]) is None
+    assert all_forbidden([_failed("jobs", 403), _failed("deployments", 500)]) is None
+    assert all_forbidden([]) is None  # primaries whose CRD is not served yet

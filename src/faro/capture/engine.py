@@ -23,10 +23,10 @@ from faro.capture.filters import PrimaryRule
 from faro.capture.logs import LogManager
 from faro.capture.logstate import LogFilters
 from faro.capture.pipeline import Pipeline
-from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, WatchKey, WatchSpec, plan
+from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, PRIMARY, WatchKey, WatchSpec, plan
 from faro.capture.router import EventFilters, Item, Router
 from faro.capture.snapshot import snapshot
-from faro.capture.startup import check_selectors, wait_settled, waves
+from faro.capture.startup import all_forbidden, check_selectors, wait_settled, waves
 from faro.capture.stories import StoryBook
 from faro.config import ConfigError, FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
@@ -113,6 +113,7 @@ class Engine:
         self.running: dict[WatchKey, _Running] = {}
         self._crd_changed = asyncio.Event()
         self._tg: asyncio.TaskGroup | None = None
+        self._fatal: ConfigError | None = None  # why the capture could not go on (raised by run)
         self.pipeline: Pipeline[Item] | None = None
         self.started_at = now()
         self.processed: dict[str, int] = {}
@@ -192,6 +193,10 @@ class Engine:
                 for wave in waves(specs):
                     started = [self._start(spec) for spec in wave]
                     await wait_settled(started, self._stop, timeout=30)
+                    primaries = [r for r, spec in zip(started, wave, strict=True) if PRIMARY in spec.roles]
+                    if (denied := all_forbidden(primaries)) is not None:
+                        self._fatal = ConfigError(denied)
+                        raise _Stopped()
                 tg.create_task(self._follow_crds(), name="faro-crds")
                 self.ready.set()
                 self.callbacks.on_ready()
@@ -207,6 +212,8 @@ class Engine:
         if self.logs is not None:
             await self.logs.close()  # the last words of every container still streaming
         self.book.close_all("shutdown", now())
+        if self._fatal is not None:
+            raise self._fatal
 
     def _start(self, spec: WatchSpec) -> Reflector:
         assert self._tg is not None and self.pipeline is not None

@@ -79,3 +79,17 @@ async def check_selectors(client: KubeClient, rules: list[PrimaryRule]) -> None:
                 raise ConfigError(
                     f"the API server rejects the selector of {r.resource.type_name}: {exc.message or exc}"
                 ) from None
+
+
+def all_forbidden(primaries: list[Reflector]) -> str | None:
+    """If the API server forbade listing every primary (403), the one line to stop with.
+
+    A forbidden resource otherwise fails alone and is retried (RBAC may be granted later,
+    as client-go does); but a capture that may watch none of its primaries can record
+    nothing, so it stops at once, as kubectl would."""
+    if not primaries or any(r.synced.is_set() or not r.stats.errors.get(403) for r in primaries):
+        return None
+    return (
+        f"not allowed to watch what the capture is for: {primaries[0].stats.last_error} "
+        "(`faro rbac` prints the role a capture needs)"
+    )
