@@ -56,9 +56,6 @@ class Arena:
     def __len__(self) -> int:
         return len(self._ts)
 
-    def seq(self, i: int) -> int:
-        return self._seq[i]
-
     def first_after(self, seq: int) -> int:
         """The index of the first event numbered after seq (events are kept in seq order)."""
         return bisect.bisect_right(self._seq, seq)
