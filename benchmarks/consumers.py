@@ -15,7 +15,8 @@ request, first is when the first event was counted and last when the n-th was. e
   buffers. Counted: events *handled* by the pipeline (`engine.pipeline.processed`, polled
   every 2 ms), not merely read. It also reports the time spent in the cyclic GC and how
   many story events Faro still holds at the end. A diagnostic switch (not a Faro
-  configuration), --gc-threshold, raises CPython's gen-0 GC threshold first.
+  configuration), --gc-threshold, raises CPython's gen-0 GC threshold first; and it says how
+  many of Faro's modules it ran compiled (the "faro-mypyc" diagnostic of ingest.py: 16).
 - raw: the floor Faro's design aims at (DESIGN.md, "Hot path"): aiohttp, iterate chunks,
   split on b"\\n", orjson.loads each line; nothing else. With several resources, one stream
   each, concurrently on one event loop.
@@ -37,6 +38,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from compiled import compiled_modules
 
 TIMEOUT = 110.0
 
@@ -151,6 +153,7 @@ async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> 
         stories_closed=closed,
         closed_stories_kept=len(kept),
         story_events_retained=retained,
+        compiled_modules=len(compiled_modules()),
     )
 
 

@@ -12,7 +12,8 @@ Scenarios: "pods" (the pods stream, all four consumers) and "pods+events" (pods 
 Events as two watches; kubectl cannot watch two types in one command, so it sits out). In
 "pods", a diagnostic fifth consumer (not a configuration Faro ships) shows the cyclic GC's
 share of Faro's time: "faro-gc" raises CPython's gen-0 GC threshold first
-(gc.set_threshold(100000, 50, 1000)).
+(gc.set_threshold(100000, 50, 1000)); a sixth, "faro-mypyc", is the same Faro with its ingest
+path compiled by mypyc (compiled.py), to show what compiling would and would not buy.
 
 Usage: python benchmarks/ingest.py [--runs 3] [--scenario pods|pods+events|all]  (prints JSON)
 """
@@ -39,7 +40,7 @@ PY = sys.executable
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KUBECTL_WATCH = ["get", "pods", "-A", "--watch", "-o", "json"]
 SCENARIOS = {
-    "pods": ["faro", "informer", "kubectl", "raw", "faro-gc"],
+    "pods": ["faro", "informer", "kubectl", "raw", "faro-gc", "faro-mypyc"],
     "pods+events": ["faro", "informer", "raw"],
 }
 GC_THRESHOLD = 100_000  # faro-gc: gen-0 threshold raised, a diagnostic of the GC's share
@@ -143,8 +144,16 @@ def _count_kubectl(proc: subprocess.Popen[bytes], n: int, timeout: float) -> dic
 
 def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, timeout: float = 115) -> Result:
     errfile = SCRATCH / f"{consumer}.stderr"
+    env = None
+    if consumer == "faro-mypyc":  # the compiled copy first on the path: it shadows the snapshot
+        from compiled import build
+
+        path = [str(build()), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     with errfile.open("wb") as err:
-        proc = subprocess.Popen(_command(consumer, replay, resources, n), stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(
+            _command(consumer, replay, resources, n), stdout=subprocess.PIPE, stderr=err, env=env
+        )
     killer = threading.Timer(timeout + 5, proc.kill)  # the consumers time out by themselves first
     killer.start()
     try:

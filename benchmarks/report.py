@@ -24,6 +24,7 @@ GOALS = {"informer": 1.0, "raw": 0.6}
 LABEL = {
     "faro": "Faro (`faro.Faro`, end to end)",
     "faro-gc": "Faro, GC gen-0 threshold 100k (diagnostic)",
+    "faro-mypyc": "Faro compiled with mypyc (diagnostic, not shipped)",
     "informer": "client-go dynamic informer (v0.36.3, JSON)",
     "kubectl": "`kubectl get pods -A --watch -o json`",
     "raw": "raw aiohttp + split + orjson.loads",
@@ -66,7 +67,7 @@ def ingest_table(rows: list[dict[str, Any]], n: int) -> list[str]:
             f"{len(ok)}/{len(rs)} |"
         )
     lines += ["", "| ratio (within each run) | per run | median | goal |", "|---|---|---:|---|"]
-    pairs = [("faro", "informer"), ("faro", "raw"), ("faro-gc", "informer"), ("faro-gc", "raw")]
+    pairs = [(f, d) for f in ("faro", "faro-gc", "faro-mypyc") for d in ("informer", "raw")]
     for num, den in pairs:
         rs = ratios(rows, num, den)
         if not rs:
@@ -124,8 +125,9 @@ def profile_table(prof: dict[str, Any]) -> list[str]:
     return lines
 
 
-def stages_table(st: dict[str, Any], raw_rate: float) -> list[str]:
+def stages_table(st: dict[str, Any], raw_rate: float, compiled: dict[str, Any] | None = None) -> list[str]:
     us = st["us_per_event"]
+    cus = (compiled or {}).get("us_per_event") or {}
     budget = 1e6 / raw_rate / 0.6
     lines = [
         f"`benchmarks/stages.py`: each stage of recording a pod change, in-process (no network, queue "
@@ -133,10 +135,18 @@ def stages_table(st: dict[str, Any], raw_rate: float) -> list[str]:
         f"median of {st['repeat']} runs, microseconds per pod event (the diff per event of the stream, "
         f"not per update). The last row is the router doing all of it, which the others are parts of.",
         "",
-        "| stage | us per event |",
-        "|---|---:|",
     ]
-    lines += [f"| {name} | {v:.1f} |" for name, v in us.items()]
+    if cus:
+        lines[-2] += (
+            f" The second column is the same on the copy of Faro whose ingest path mypyc compiled "
+            f"({compiled['compiled_modules']} modules, `benchmarks/compiled.py`; a diagnostic, not "
+            "what ships): orjson and msgspec are C already, so only Faro's own Python gets faster."
+        )
+        lines += ["| stage | us per event | compiled with mypyc |", "|---|---:|---:|"]
+        lines += [f"| {name} | {v:.1f} | {cus.get(name, float('nan')):.1f} |" for name, v in us.items()]
+    else:
+        lines += ["| stage | us per event |", "|---|---:|"]
+        lines += [f"| {name} | {v:.1f} |" for name, v in us.items()]
     lines += [
         "",
         f"For comparison: 0.6x the raw consumer's rate in this run ({raw_rate:,.0f} events/s) is "
@@ -199,6 +209,7 @@ def render(res: dict[str, Any]) -> str:
         "synthesizes the recording into `~/.cache/faro/bench` when they are missing, and needs the "
         "testbed cluster running). Parts: `benchmarks/record.py` and `synth.py` (the recording), "
         "`ingest.py` (throughput), `hotspots.py` (profile), `stages.py` (cost per stage), "
+        "`compiled.py` (the mypyc-compiled copy of the diagnostic rows), "
         "`lag.py` (capture lag); "
         "`run.py --report-only` rewrites this page from the saved `results.json`.",
         "",
@@ -241,7 +252,14 @@ def render(res: dict[str, Any]) -> str:
         "## 3. Where Faro's time goes",
         "",
         *(
-            ["### Stage by stage", "", *stages_table(res["stages"], _raw_rate(res)), "", "### Profile", ""]
+            [
+                "### Stage by stage",
+                "",
+                *stages_table(res["stages"], _raw_rate(res), res.get("stages_mypyc")),
+                "",
+                "### Profile",
+                "",
+            ]
             if res.get("stages")
             else []
         ),

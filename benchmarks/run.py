@@ -5,7 +5,8 @@ machine, without knowing the steps. This builds what is missing (the Go replay s
 informer into ~/.cache/faro/bench/bin, py-spy into the venv), records and synthesizes the
 watch recording if it is not cached (record.py, synth.py: needs the local cluster), then
 runs the ingest benchmark (ingest.py), the profile (hotspots.py), the in-process cost of
-each stage of recording a pod change (stages.py) and the capture lag
+each stage of recording a pod change (stages.py; again on a copy compiled by mypyc,
+compiled.py, a diagnostic) and the capture lag
 benchmark on the real cluster (lag.py), saves results.json next to the recording and writes
 the page (report.py). Each measurement is bounded (every consumer run < 2 minutes).
 
@@ -86,6 +87,18 @@ def snapshot_source() -> str:
     return digest
 
 
+def compiled_stages() -> dict[str, Any]:
+    """stages.py's pod-event stages on the mypyc-compiled copy of the snapshot."""
+    import compiled
+
+    path = os.pathsep.join([str(compiled.build()), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    cmd = [sys.executable, str(HERE / "stages.py"), "--no-log-lines"]
+    done = subprocess.run(
+        cmd, env={**os.environ, "PYTHONPATH": path}, check=True, capture_output=True, text=True
+    )
+    return dict(json.loads(done.stdout))
+
+
 def machine() -> dict[str, Any]:
     cpu = next(
         (
@@ -152,6 +165,8 @@ def main() -> None:
         res["profile"] = hotspots.profile(n["pods"])
         print("stages: in-process cost per pod event", file=sys.stderr)
         res["stages"] = json.loads(_sh(sys.executable, str(HERE / "stages.py")))
+        print("stages: the same, compiled with mypyc (diagnostic)", file=sys.stderr)
+        res["stages_mypyc"] = compiled_stages()
         res["lag"] = []
         if not args.skip_lag:
             rates = [int(r) for r in args.lag_rates.split(",")]

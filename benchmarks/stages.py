@@ -16,7 +16,10 @@ the time to add a line and to write it out, and what journalling those open stor
 the first pass (everything), then a pass after 20 more lines per story; each both until
 written and on the caller's thread alone (the writing is on a worker thread).
 
-Usage: python benchmarks/stages.py [--events 20000] [--repeat 5]   (prints JSON)
+run.py also runs the pod-event stages on the copy compiled by mypyc (compiled.py), with
+PYTHONPATH set to it and --no-log-lines.
+
+Usage: python benchmarks/stages.py [--events 20000] [--repeat 5] [--no-log-lines]   (prints JSON)
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from compiled import compiled_modules
 
 from faro.capture.correlate import Correlator
 from faro.capture.diff import changes
@@ -210,11 +214,16 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=20_000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--log-lines", action="store_true", help="only the log-line part (in this process)")
+    ap.add_argument("--no-log-lines", action="store_true", help="only the pod-event stages")
     args = ap.parse_args()
     if args.log_lines:
         print(json.dumps(log_lines()))
         return
     out = measure(args.events, args.repeat)
+    out["compiled_modules"] = len(compiled_modules())  # 0, unless run on compiled.py's copy
+    if args.no_log_lines:
+        print(json.dumps(out, indent=1))
+        return
     child = subprocess.run(
         [sys.executable, __file__, "--log-lines"], capture_output=True, text=True, check=True
     )

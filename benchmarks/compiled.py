@@ -1,0 +1,89 @@
+"""Build a copy of Faro with its ingest path compiled by mypyc: a diagnostic, not what ships.
+
+Why: the 0.6x-raw goal is far off, and the question every reader asks next is "would
+compiling the Python close it?". mypyc (part of mypy, a dev dependency already) compiles
+type-annotated modules to C extensions without changing a line of them, so the answer can
+be measured rather than argued: the ingest benchmark runs this copy as the diagnostic
+consumer "faro-mypyc", and stages.py times its router. Faro does not ship compiled (see
+docs/benchmarks.md: a C toolchain at install time, run-time type checks on arbitrary
+objects), so this lives here, in a cache directory, and never in src/.
+
+The copy is built once per source digest into ~/.cache/faro/bench/src/<digest>-mypyc (about
+20 s on 2 cores; needs gcc and the Python headers), from whichever `faro` this process
+imports: run.py's source snapshot, or src/faro when a benchmark runs alone.
+
+Usage: python benchmarks/compiled.py   (builds, prints the directory to put on PYTHONPATH)
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path.home() / ".cache/faro/bench"
+
+# Everything an event crosses from the watch stream to a story buffer that mypyc compiles.
+# Left out: kube/heads.py (msgspec Structs with defaults do not compile), capture/engine.py
+# (except*), capture/logs.py (break inside try/finally): mypyc 1.x refuses those.
+MODULES = [
+    "faro/kube/watch.py",
+    "faro/capture/pipeline.py",
+    "faro/capture/router.py",
+    "faro/capture/correlate.py",
+    "faro/capture/stories.py",
+    "faro/capture/diff.py",
+    "faro/capture/redact.py",
+    "faro/capture/podlife.py",
+    "faro/capture/lifecycle.py",
+    "faro/model/events.py",
+    "faro/model/story.py",
+    "faro/model/stored.py",
+    "faro/model/arena.py",
+    "faro/model/timefmt.py",
+    "faro/model/status.py",
+    "faro/model/refs.py",
+]
+_EXT = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+
+
+def build(source: Path | None = None) -> Path:
+    """The directory holding the compiled copy (built if missing) of the `faro` at `source`."""
+    from hotspots import source_digest
+
+    if source is None:
+        import faro
+
+        source = Path(faro.__file__).resolve().parent
+    dest = CACHE / "src" / f"{source_digest(source)}-mypyc"
+    if (dest / ".built").exists():
+        return dest
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(source, dest / "faro", ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    print(f"compiling {len(MODULES)} modules with mypyc into {dest} ...", file=sys.stderr)
+    done = subprocess.run([sys.executable, "-m", "mypyc", *MODULES], cwd=dest, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"mypyc failed:\n{(done.stdout + done.stderr)[-2000:]}")
+    missing = [m for m in MODULES if not list((dest / m).parent.glob(Path(m).stem + ".*.so"))]
+    if missing:
+        raise RuntimeError(f"mypyc built no extension for {missing}")
+    shutil.rmtree(dest / "build", ignore_errors=True)
+    (dest / ".built").write_text("\n".join(MODULES) + "\n")
+    return dest
+
+
+def compiled_modules() -> list[str]:
+    """The faro modules this process runs compiled (loaded from an extension file)."""
+    return sorted(
+        name
+        for name, mod in list(sys.modules.items())
+        if name.startswith("faro.") and str(getattr(mod, "__file__", "") or "").endswith(_EXT)
+    )
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(HERE))
+    print(build())
