@@ -18,6 +18,7 @@ Usage: python benchmarks/compiled.py   (builds, prints the directory to put on P
 from __future__ import annotations
 
 import importlib.machinery
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -54,10 +55,11 @@ def build(source: Path | None = None) -> Path:
     """The directory holding the compiled copy (built if missing) of the `faro` at `source`."""
     from hotspots import source_digest
 
-    if source is None:
-        import faro
-
-        source = Path(faro.__file__).resolve().parent
+    if source is None:  # found, not imported: a child forked after `import faro` would start
+        # with this process's larger RSS as its peak (ru_maxrss survives fork and exec)
+        spec = importlib.util.find_spec("faro")
+        assert spec is not None and spec.submodule_search_locations is not None
+        source = Path(next(iter(spec.submodule_search_locations))).resolve()
     dest = CACHE / "src" / f"{source_digest(source)}-mypyc"
     if (dest / ".built").exists():
         return dest

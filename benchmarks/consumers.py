@@ -1,7 +1,7 @@
 """The Python consumers of the ingest benchmark, one per process: Faro end to end, and raw.
 
 Why: each consumer runs in its own child process so the orchestrator (ingest.py) can take
-its peak RSS from wait4() and so no two consumers share a GIL or an event loop. Each prints
+its CPU time from wait4() and so no two consumers share a GIL or an event loop. Each prints
 one JSON line {"count", "start", "first", "last"} (Unix seconds): start is before any
 request, first is when the first event was counted and last when the n-th was. events/s is
 (n-1)/(last-first), the same definition as for the client-go informer and kubectl.
@@ -21,6 +21,8 @@ request, first is when the first event was counted and last when the n-th was. e
   split on b"\\n", orjson.loads each line; nothing else. With several resources, one stream
   each, concurrently on one event loop.
 
+Each also reports its own peak RSS (VmHWM), which ingest.py reports.
+
 Usage: python benchmarks/consumers.py faro|raw --server http://127.0.0.1:PORT --n N
        [--resources pods,events] [--kubeconfig FILE] [--profile OUT.json]
 """
@@ -34,17 +36,27 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-from compiled import compiled_modules
 
 TIMEOUT = 110.0
 
 
+def vmhwm_kb(pid: int | str = "self") -> int:
+    """Peak RSS of a process image (VmHWM). wait4's ru_maxrss is not enough: it also counts
+    the parent's RSS at the time of the spawn, which survives fork and exec."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return next((int(x.split()[1]) for x in status.splitlines() if x.startswith("VmHWM:")), 0)
+
+
 def done(count: int, start: float, first: float, last: float, **extra: Any) -> None:
-    result = {"count": count, "start": start, "first": first, "last": last, **extra}
+    result = {"count": count, "start": start, "first": first, "last": last, "vmhwm_kb": vmhwm_kb(), **extra}
     print(json.dumps(result), flush=True)
 
 
@@ -104,6 +116,8 @@ async def run_raw(server: str, resources: list[str], n: int) -> None:
 
 
 async def run_faro(kubeconfig: str, n: int, gc_threshold: int | None = None) -> None:
+    from compiled import compiled_modules
+
     from faro import Faro  # imported here: the raw consumer must not pay for it
     from faro.config import FaroConfig, ResourceRule
 

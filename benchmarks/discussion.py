@@ -40,8 +40,11 @@ METHOD = """\
   informer (JSON, unstructured), counting handler calls; `kubectl get pods -A --watch -o json`,
   counting printed objects; the raw floor: aiohttp chunks, split on `\\n`, `orjson.loads`.
 - **events/s** = (N-1) / (time of the N-th event - time of the first), so process start-up,
-  imports and discovery are excluded for everyone. **Peak RSS** and **CPU s** come from
-  `wait4()` on the consumer process (for kubectl: kubectl alone). Each run measures every
+  imports and discovery are excluded for everyone. **Peak RSS** is the consumer's own
+  high-water mark (VmHWM of /proc/PID/status: each consumer reports it as it finishes; kubectl's
+  is read just before it is stopped), not `wait4()`'s ru_maxrss, which also counts the
+  benchmark's own RSS at the moment it spawned the consumer. **CPU s** come from `wait4()` on the
+  consumer process (for kubectl: kubectl alone). Each run measures every
   consumer back to back against one server, in an order rotated per run; ratios are taken
   within a run, then the median over runs.
 - **Lag** (`benchmarks/lag.py`, `lagproc.py`): a driver process PATCHes an annotation with a

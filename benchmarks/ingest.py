@@ -3,8 +3,8 @@
 Why: throughput numbers only compare when the bytes, the server and the machine state are
 the same, so each run measures every consumer back to back against one replay server
 (benchmarks/replay), and ratios (Faro / informer, Faro / raw) are taken within a run before
-the median is taken over runs. Each consumer runs as a child process; its peak RSS and CPU
-time come from wait4(). Consumers: Faro end to end and raw aiohttp+orjson
+the median is taken over runs. Each consumer runs as a child process; its CPU time comes
+from wait4(), its peak RSS from its own VmHWM (see _reap). Consumers: Faro end to end and raw aiohttp+orjson
 (consumers.py), a client-go dynamic informer (benchmarks/informer), and
 `kubectl get pods -A --watch -o json` (objects counted here, from its stdout).
 
@@ -31,6 +31,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from consumers import vmhwm_kb
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path.home() / ".cache/faro/bench"
@@ -93,7 +95,10 @@ class Replay:
 
 
 def _reap(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
-    """Wait for a child; (peak RSS in MB, CPU seconds) from the kernel's own accounting."""
+    """Wait for a child; (peak RSS in MB, CPU seconds) from the kernel's own accounting. That
+    peak RSS is at least this process's RSS when it spawned the child (the kernel carries the
+    spawner's high-water mark across fork and exec), so measure() prefers the VmHWM every
+    consumer reports of itself."""
     _, status, ru = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     return ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
@@ -138,8 +143,9 @@ def _count_kubectl(proc: subprocess.Popen[bytes], n: int, timeout: float) -> dic
         if count and not first:
             first = time.time()
     last = time.time()
+    hwm = vmhwm_kb(proc.pid)  # still running: its own peak, before it is asked to stop
     proc.send_signal(signal.SIGTERM)
-    return {"count": count, "first": first, "last": last}
+    return {"count": count, "first": first, "last": last, "vmhwm_kb": hwm}
 
 
 def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, timeout: float = 115) -> Result:
@@ -166,11 +172,13 @@ def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, tim
     finally:
         rss, cpu = _reap(proc)
         killer.cancel()
+    if out.get("vmhwm_kb"):  # the consumer's own peak; wait4's also counts ours at the spawn
+        rss = out["vmhwm_kb"] / 1024
     seconds = out["last"] - out["first"]
     ok = seconds > 0 and out["count"] >= n
     error = "" if ok else f"{out['count']} of {n} events: {errfile.read_text()[-300:].strip()}"
     rate = (out["count"] - 1) / seconds if ok else 0.0
-    extra = {k: v for k, v in out.items() if k not in ("count", "start", "first", "last")}
+    extra = {k: v for k, v in out.items() if k not in ("count", "start", "first", "last", "vmhwm_kb")}
     return Result(consumer, run, int(out["count"]), rate, seconds, rss, cpu, error, extra)
 
 

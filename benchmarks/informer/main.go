@@ -15,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,8 @@ type result struct {
 	Start float64 `json:"start"`
 	First float64 `json:"first"`
 	Last  float64 `json:"last"`
+	// VmHWM of this process image: wait4's ru_maxrss would also count the parent's RSS at spawn.
+	VmHWMKB int64 `json:"vmhwm_kb"`
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
@@ -99,8 +102,25 @@ func main() {
 		fmt.Fprintf(os.Stderr, "informer: timeout after %v with %d of %d events\n", *timeout, count.Load(), *n)
 		os.Exit(1)
 	}
-	out, _ := json.Marshal(result{Count: count.Load(), Start: unix(start), First: unix(first), Last: unix(last)})
+	out, _ := json.Marshal(result{
+		Count: count.Load(), Start: unix(start), First: unix(first), Last: unix(last), VmHWMKB: vmhwmKB(),
+	})
 	fmt.Println(string(out))
 	// Exit at once, as the other consumers do: shutting the informers down is not measured.
 	os.Exit(0)
+}
+
+// vmhwmKB is the peak resident set size of this process image, from /proc/self/status.
+func vmhwmKB() int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb
+		}
+	}
+	return 0
 }
