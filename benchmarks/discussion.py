@@ -255,6 +255,8 @@ def _compiled_sentence(res: dict[str, Any]) -> str:
     route = next(v for k, v in st.items() if k.startswith("route"))
     croute = next(v for k, v in cst.items() if k.startswith("route"))
     per_raw = 1e6 / raw
+    budget = per_raw / 0.6
+    cores = int((res.get("machine") or {}).get("nproc") or 1)
     reading = per_raw - cst[LIBRARY_STAGES[0]]
     floor = sum(cst[k] for k in LIBRARY_STAGES) + reading
     n_mod = res["stages_mypyc"].get("compiled_modules", 0)
@@ -267,7 +269,18 @@ def _compiled_sentence(res: dict[str, Any]) -> str:
         f"source with the {n_mod} modules of its ingest path compiled to C by mypyc "
         f"(`benchmarks/compiled.py`). It handled {comp:,.0f} events/s ({comp / pure:.2f}x Faro as "
         f"shipped, {comp / inf:.2f}x the informer, {comp / raw:.2f}x raw), and its router took "
-        f"{croute:.0f} us per event against {route:.0f} us. What compiling cannot shrink is the work "
+        f"{croute:.0f} us per event against {route:.0f} us (peak RSS {_rss(res, 'faro-mypyc'):,.0f} MB "
+        f"against {_rss(res, 'faro'):,.0f})."
+        + (
+            f" Combined with processes, the compiled router would fit the {cores} cores' "
+            f"{cores * budget:.0f} us only if reading the stream, decoding heads and handing each object "
+            f"to another process took under {cores * budget - croute:.0f} us per event, with the work "
+            "split perfectly and the replay server, which shares those cores, taking none; that was not "
+            "built."
+            if croute < cores * budget
+            else ""
+        )
+        + " What compiling cannot shrink is the work "
         f"that is already C: the router's calls into orjson and msgspec (decode the object, read its "
         f"head, encode it stripped, decode the last state: "
         f"{sum(cst[k] for k in LIBRARY_STAGES):.1f} us in the stage table) and reading the stream as "
@@ -284,6 +297,10 @@ def _compiled_sentence(res: dict[str, Any]) -> str:
             else "."
         )
     )
+
+
+def _rss(res: dict[str, Any], consumer: str) -> float:
+    return med([r["rss_mb"] for r in _rows(res, "pods", consumer)])
 
 
 def _stages_sentence(res: dict[str, Any]) -> str:

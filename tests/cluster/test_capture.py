@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from faro import ResourceRule
+from faro.model.events import EventType
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
 from tests.harness.faro_run import FaroRun, kinds, load_story, reasons
@@ -175,6 +176,53 @@ async def test_custom_resource_primary_with_conditions(
         assert any(c["path"].startswith("status") for e in doc["events"] for c in e.get("changes") or [])
     finally:
         await cluster.akubectl("delete", "crd", f"widgets.{group}", "--wait=false", check=False)
+
+
+async def test_custom_resource_whose_status_is_a_plain_string(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    """A CRD without a status subresource or schema lets an object keep anything in `status`.
+    Such a primary used to fail in the router at every change (after its own event was
+    recorded, before it bound its children), so the pods it owns never reached its story."""
+    group = f"{namespace}.faro.test"
+    await cluster.aapply(crd(group, kind="Relic", plural="relics", status_subresource=False))
+    try:
+        await cluster.akubectl("wait", "--for=condition=Established", f"crd/relics.{group}", "--timeout=30s")
+        await asyncio.sleep(1)
+        async with FaroRun(cluster, tmp_path, [rule(f"{group}/v1/Relic", namespace)]) as run:
+            relic = {
+                "apiVersion": f"{group}/v1",
+                "kind": "Relic",
+                "metadata": {"name": "r1"},
+                "status": "Running",
+            }
+            await cluster.aapply(relic, namespace)
+            uid = cluster.get(f"relics.{group}", "r1", namespace)["metadata"]["uid"]
+            pod = bare_pod("relic-worker")
+            pod["metadata"]["ownerReferences"] = [
+                {"apiVersion": f"{group}/v1", "kind": "Relic", "name": "r1", "uid": uid}
+            ]
+            await cluster.aapply(pod, namespace)
+            await run.recorded(
+                lambda s: (
+                    s.resource_name == "r1"
+                    and any(e.event_type is EventType.CORRELATED_EVENT for e in s.buffer.all())
+                ),
+                "r1 holding its pod",
+            )
+            done = '{"status": {"phase": "Succeeded"}}'
+            await cluster.akubectl(
+                "patch", f"relics.{group}", "r1", "-n", namespace, "--type=merge", "-p", done
+            )
+            story = await run.story_of("Relic", "r1")
+            assert run.faro.engine is not None and run.faro.engine.pipeline.errors == 0
+        doc = doc_of(run, story)
+        assert doc["metadata"]["completion"] == "terminal"
+        statuses = [e["data"].get("status") for e in doc["events"] if e["event_type"] == "RESOURCE_UPDATE"]
+        assert statuses[0] == "Running" and statuses[-1] == {"phase": "Succeeded"}
+        assert "Pod" in kinds(doc, "CORRELATED_EVENT")
+    finally:
+        await cluster.akubectl("delete", "crd", f"relics.{group}", "--wait=false", check=False)
 
 
 async def test_deletion_with_cascade(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:

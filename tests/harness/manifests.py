@@ -54,7 +54,10 @@ def job(name: str, exit_code: int = 0, run_time: str = "500ms") -> dict[str, Any
     }
 
 
-def crd(group: str, kind: str = "Widget", plural: str = "widgets") -> dict[str, Any]:
+def crd(
+    group: str, kind: str = "Widget", plural: str = "widgets", status_subresource: bool = True
+) -> dict[str, Any]:
+    """A schemaless CRD; without the status subresource, `status` is an ordinary field."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -71,7 +74,7 @@ def crd(group: str, kind: str = "Widget", plural: str = "widgets") -> dict[str, 
                     "schema": {
                         "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
                     },
-                    "subresources": {"status": {}},
+                    "subresources": {"status": {}} if status_subresource else {},
                 }
             ],
         },

@@ -138,3 +138,34 @@ def test_no_status_is_not_terminal() -> None:
     assert terminal_state(_obj("Pod", None)) is None
     assert terminal_state(_obj("Job", None)) is None
     assert terminal_state({}) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("Running", None),  # a CRD without a status schema may keep a plain string there
+        (["Ready"], None),
+        ({"conditions": {"Ready": "True"}}, None),  # a mapping, not the list convention
+        ({"conditions": ["Ready", None, 3, _cond("Ready")]}, "Odd Ready"),  # the usable one counts
+        ({"conditions": [{"type": 7, "status": "True"}]}, None),
+        ({"phase": {"name": "Succeeded"}}, None),
+        ({"phase": ["Succeeded"]}, None),
+        ({"phase": "Succeeded", "observedGeneration": "5"}, "Odd Succeeded"),  # not a number: absent
+        ({"phase": "Succeeded", "observedGeneration": True}, "Odd Succeeded"),
+        ({"phase": "Succeeded", "observedGeneration": None}, "Odd Succeeded"),
+    ],
+)
+def test_custom_resource_of_any_shape_never_raises(status: Any, expected: str | None) -> None:
+    """Custom resources are not validated against Kubernetes' conventions: a status of an
+    unexpected shape used to raise out of the router, after the event was recorded but
+    before the primary bound its children."""
+    cr: dict[str, Any] = {"kind": "Odd", "metadata": {"generation": 5}, "status": status}
+    assert terminal_state(cr) == expected
+
+
+@pytest.mark.parametrize("spec", ["x", ["a"], None, 3])
+@pytest.mark.parametrize("kind", ["Deployment", "StatefulSet", "DaemonSet", "Job", "Pod", "Odd"])
+def test_spec_and_metadata_of_any_shape_never_raise(kind: str, spec: Any) -> None:
+    obj: dict[str, Any] = {"kind": kind, "metadata": "x", "spec": spec, "status": {"observedGeneration": "1"}}
+    # A DaemonSet on 0 nodes with 0 available is complete, as for a well-formed one.
+    assert terminal_state(obj) == ("DaemonSet rollout complete" if kind == "DaemonSet" else None)

@@ -13,22 +13,33 @@ _FAILED_CONDITIONS = ("Failed",)
 _DONE_PHASES = ("Ready", "Succeeded", "Failed", "Complete", "Completed")
 
 
+def _part(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """obj[key] if it is a mapping, else {}: a custom resource's status may be anything (a
+    string, a list), and its story must not lose an event because of it."""
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    conds = (obj.get("status") or {}).get("conditions") or []
-    return {c.get("type", ""): c for c in conds if isinstance(c, dict)}
+    conds = _part(obj, "status").get("conditions")
+    if not isinstance(conds, list):
+        return {}
+    return {str(c.get("type", "")): c for c in conds if isinstance(c, dict)}
 
 
 def _observed(obj: dict[str, Any]) -> bool:
-    gen = (obj.get("metadata") or {}).get("generation")
-    seen = (obj.get("status") or {}).get("observedGeneration")
-    return gen is None or (seen is not None and seen >= gen)
+    gen = _part(obj, "metadata").get("generation")
+    seen = _part(obj, "status").get("observedGeneration")
+    if not isinstance(gen, int) or isinstance(gen, bool):
+        return True
+    return isinstance(seen, int) and not isinstance(seen, bool) and seen >= gen
 
 
 def terminal_state(obj: dict[str, Any]) -> str | None:
     """A short description of the terminal state the object is in, or None if it is not."""
     kind = obj.get("kind", "")
-    status = obj.get("status") or {}
-    spec = obj.get("spec") or {}
+    status = _part(obj, "status")
+    spec = _part(obj, "spec")
     if kind == "Pod":
         phase = status.get("phase")
         return f"Pod {phase}" if phase in ("Succeeded", "Failed") else None
@@ -74,14 +85,14 @@ def terminal_state(obj: dict[str, Any]) -> str | None:
 def _generic(obj: dict[str, Any]) -> str | None:
     """Custom resources: status.conditions or status.phase that say done or failed. Many
     controllers never set status.observedGeneration; it is checked only when present."""
-    seen = (obj.get("status") or {}).get("observedGeneration")
-    if seen is not None and not _observed(obj):
+    seen = _part(obj, "status").get("observedGeneration")
+    if isinstance(seen, int) and not _observed(obj):
         return None
     conds = _conditions(obj)
     for t in _FAILED_CONDITIONS + _DONE_CONDITIONS:
         if conds.get(t, {}).get("status") == "True":
             return f"{obj.get('kind', 'object')} {t}"
-    phase = (obj.get("status") or {}).get("phase")
-    if phase in _DONE_PHASES:
+    phase = _part(obj, "status").get("phase")
+    if isinstance(phase, str) and phase in _DONE_PHASES:
         return f"{obj.get('kind', 'object')} {phase}"
     return None
