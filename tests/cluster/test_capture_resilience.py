@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from faro import ConfigError, OutputError, ResourceRule
+from faro import ConfigError, Faro, FaroConfig, OutputError, ResourceRule
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
 from tests.harness.faro_run import FaroRun, load_story
@@ -263,3 +263,36 @@ async def test_exec_plugin_credentials(cluster: LocalCluster, namespace: str, tm
         story = await run.story_of("Deployment", "via-exec")
     assert story.completion == "terminal"
     assert calls.read_text().count("call") >= 1  # the plugin really provided the credential
+
+
+async def test_a_faro_runs_again_after_stop_and_only_once_at_a_time(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    """stop() used to stick: a second run() of the same Faro returned at once, capturing
+    nothing; and two concurrent run()s of one Faro shared its files and state."""
+    ready = asyncio.Event()
+    names: list[str] = []
+    config = FaroConfig(
+        resources=[ResourceRule(gvr="v1/ConfigMap", namespace_names=[namespace])],
+        output_dir=tmp_path,
+        kubeconfig=str(cluster.kubeconfig),
+        metrics_port=0,
+    )
+    faro = Faro(config, on_ready=ready.set, on_event=lambda story, ev: names.append(story.resource_name))
+    for attempt in ("first", "second"):
+        ready.clear()
+        task = asyncio.create_task(faro.run())
+        await asyncio.wait_for(ready.wait(), 60)
+        if attempt == "first":
+            with pytest.raises(RuntimeError, match="already running"):
+                await asyncio.wait_for(faro.run(), 10)
+        await cluster.aapply(
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": attempt}}, namespace
+        )
+        for _ in range(100):
+            if attempt in names:
+                break
+            await asyncio.sleep(0.1)
+        assert attempt in names
+        faro.stop()
+        await asyncio.wait_for(task, 30)

@@ -60,6 +60,7 @@ class Faro:
         self.ops: OpsServer | None = None
         self._engine: Engine | None = None
         self._stop_requested = False
+        self._running = False
         self.files = StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
         # Counts, not the stories: a long-running capture must not keep every story in memory.
         self.closed_count = 0
@@ -83,7 +84,18 @@ class Faro:
 
         Raises ConfigError before anything is watched if the outputs cannot be written, and
         OutputError after stopping if writing failed while it ran (a full disk, say): the
-        capture stops then, flushing what it still can."""
+        capture stops then, flushing what it still can. One run at a time; once it has
+        returned, run() may be called again (a stop() between runs stops the next at once)."""
+        if self._running:
+            raise RuntimeError("this Faro is already running; stop() it first, or make another")
+        self._running = True
+        try:
+            await self._run()
+        finally:
+            self._running = False
+            self._stop_requested = False  # a stop() was for this run, not for the next one
+
+    async def _run(self) -> None:
         self._failure = None
         async with contextlib.AsyncExitStack() as stack:  # closes in reverse order, whatever fails
             files = self.files
