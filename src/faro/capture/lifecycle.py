@@ -27,12 +27,15 @@ def _conditions(obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {str(c.get("type", "")): c for c in conds if isinstance(c, dict)}
 
 
+def _count(value: Any) -> int | None:
+    """An integer field (a generation), or None if it is absent or not an integer."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def _observed(obj: dict[str, Any]) -> bool:
-    gen = _part(obj, "metadata").get("generation")
-    seen = _part(obj, "status").get("observedGeneration")
-    if not isinstance(gen, int) or isinstance(gen, bool):
-        return True
-    return isinstance(seen, int) and not isinstance(seen, bool) and seen >= gen
+    gen = _count(_part(obj, "metadata").get("generation"))
+    seen = _count(_part(obj, "status").get("observedGeneration"))
+    return gen is None or (seen is not None and seen >= gen)
 
 
 def terminal_state(obj: dict[str, Any]) -> str | None:
@@ -85,8 +88,7 @@ def terminal_state(obj: dict[str, Any]) -> str | None:
 def _generic(obj: dict[str, Any]) -> str | None:
     """Custom resources: status.conditions or status.phase that say done or failed. Many
     controllers never set status.observedGeneration; it is checked only when present."""
-    seen = _part(obj, "status").get("observedGeneration")
-    if isinstance(seen, int) and not _observed(obj):
+    if _count(_part(obj, "status").get("observedGeneration")) is not None and not _observed(obj):
         return None
     conds = _conditions(obj)
     for t in _FAILED_CONDITIONS + _DONE_CONDITIONS:
