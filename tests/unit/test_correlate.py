@@ -159,3 +159,29 @@ def test_owner_chain_arriving_bottom_up_places_every_event() -> None:
     handle(_ev("Deployment", "dep"), primary=True)
     assert c.bound == {"dep": "dep", "rs": "dep", "pod": "dep"}
     assert placed == {"pod": "dep", "rs": "dep", "dep": "dep"}
+
+
+def test_a_primary_owned_by_another_storys_member_is_in_both_stories() -> None:
+    """Rules for Deployments and for Pods: a pod has its own story and is in its Deployment's."""
+    c = Correlator()
+    c.bind_primary("dep")
+    c.observe(_ev("Deployment", "dep"))
+    assert c.place(_ev("ReplicaSet", "rs", ("Deployment", "dep"))) == (["dep"], [])
+    pod = _ev("Pod", "pod", ("ReplicaSet", "rs"))
+    c.bind_primary("pod")  # the router binds a primary before placing it as a child
+    assert c.place(pod) == (["pod", "dep"], [])
+    assert c.stories(c.event_target("pod", _k8s_event("pod"))) == ["pod", "dep"]
+    gone = _ev("Pod", "pod", ("ReplicaSet", "rs"))
+    gone.type = WatchType.DELETED
+    assert c.place(gone) == (["pod", "dep"], [])  # climbed before the graph forgot the pod
+    assert c.stories(c.bound.get("pod")) == []
+
+
+def test_stories_of_nothing_and_of_a_cycle() -> None:
+    c = Correlator()
+    assert c.stories(None) == []
+    c.bind_primary("a")
+    c.bind_primary("b")
+    c.observe(_ev("ReplicaSet", "a", ("ReplicaSet", "b")))
+    c.observe(_ev("ReplicaSet", "b", ("ReplicaSet", "a")))  # owners in a loop: climbing stops
+    assert c.stories("a") == ["a", "b"]

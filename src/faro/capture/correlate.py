@@ -7,6 +7,10 @@ whose owner (or involvedObject) has not been seen at all yet are held for a shor
 then re-processed when it appears or dropped (counted) when the window ends. Objects whose
 owners are known but unrelated are dropped at once: what stays for them is one small graph
 node (uids only), never their content.
+
+Primaries may own primaries (rules for Deployments and for Pods, for CronJobs and for
+Jobs): an object is bound to the nearest story above it, and `stories` climbs from there,
+so a Pod that has its own story is in its Deployment's story too.
 """
 
 from __future__ import annotations
@@ -46,6 +50,25 @@ class Correlator:
             released += self.held.pop(u, ())
             stack += [c for c in self.children.get(u, ()) if c not in self.bound]
         return released
+
+    def stories(self, cid: str | None) -> list[str]:
+        """cid, then the stories above it: a primary owned by another story's members."""
+        out: list[str] = []
+        while cid is not None and cid not in out:
+            out.append(cid)
+            cid = self._owner_cid(self.parents.get(cid, ()))
+        return out
+
+    def place(self, ev: WatchEvent) -> tuple[list[str], list[WatchEvent]]:
+        """observe(), with every story the object is in (nearest first)."""
+        if ev.type is WatchType.DELETED:  # climb before the graph forgets the object
+            refs = [r for r in ev.meta.get("ownerReferences") or () if isinstance(r, dict)]
+            cid = self.bound.get(ev.uid) or self._owner_cid(tuple(r.get("uid", "") for r in refs))
+            chain = self.stories(cid)
+            self.observe(ev)
+            return chain, []
+        cid, released = self.observe(ev)
+        return self.stories(cid), released
 
     def observe(self, ev: WatchEvent) -> tuple[str | None, list[WatchEvent]]:
         """Enter an object in the graph; returns (its correlation id or None, released events)."""

@@ -61,8 +61,9 @@ class LogManager:
         self._tasks: set[asyncio.Task[None]] = set()
         self._read: dict[Instance, None] = {}  # instances already read to the end (bounded)
 
-    def pod_changed(self, cid: str, pod: dict[str, Any], deleted: bool = False) -> None:
-        """Called for every change of a pod that belongs to a story (sync, never blocks)."""
+    def pod_changed(self, cids: list[str], pod: dict[str, Any], deleted: bool = False) -> None:
+        """Called for every change of a pod that belongs to stories (sync, never blocks).
+        One stream per container feeds every story the pod is in."""
         meta = pod.get("metadata") or {}
         uid, name, ns = meta.get("uid", ""), meta.get("name", ""), meta.get("namespace", "")
         terminating = bool(meta.get("deletionTimestamp"))
@@ -72,7 +73,7 @@ class LogManager:
             key = (uid, container)
             cur = self.streams.get(key)
             if cur is not None:
-                cur.cids.add(cid)
+                cur.cids.update(cids)
                 cur.wake.set()
                 if restarts > cur.inst.restart or deleted or state != "running":
                     del self.streams[key]
@@ -83,14 +84,14 @@ class LogManager:
             if restarts > 0 and (state == "running" or state == "waiting"):
                 # The instance before this one ended; if we never streamed it, its output is
                 # only in the `previous` log now: read it once.
-                self._read_once(cid, Instance(ns, name, uid, container, restarts - 1), previous=True)
+                self._read_once(cids, Instance(ns, name, uid, container, restarts - 1), previous=True)
             if state == "running" and not deleted:
-                st = Stream({cid}, Instance(ns, name, uid, container, restarts))
+                st = Stream(set(cids), Instance(ns, name, uid, container, restarts))
                 self._start(st)
                 self._early_if(terminating, st)
             elif state == "terminated":
                 # It ran and ended between two watch events (or before Faro started).
-                self._read_once(cid, Instance(ns, name, uid, container, restarts), previous=False)
+                self._read_once(cids, Instance(ns, name, uid, container, restarts), previous=False)
 
     def _early_if(self, terminating: bool, st: Stream) -> None:
         """A stream still waiting for a slot when its pod starts terminating reads what is
@@ -100,11 +101,11 @@ class LogManager:
             st.early = True
             self._spawn(self._read_early(st))
 
-    def _read_once(self, cid: str, inst: Instance, previous: bool) -> None:
+    def _read_once(self, cids: list[str], inst: Instance, previous: bool) -> None:
         if inst in self._read:
             return
         self._mark_read(inst)
-        self._spawn(self._final(Stream({cid}, inst, previous=previous, ending=True)))
+        self._spawn(self._final(Stream(set(cids), inst, previous=previous, ending=True)))
 
     def _mark_read(self, inst: Instance) -> None:
         self._read[inst] = None

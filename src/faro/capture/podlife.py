@@ -60,13 +60,11 @@ class PodLifecycle:
         ps = self.pods.get(uid)
         if ps is None:
             ps = self.pods[uid] = _PodState()
-            created = parse(meta.get("creationTimestamp")) or at
-            ev(
-                EventType.POD_STARTING,
-                "start",
-                {"node": (pod.get("spec") or {}).get("nodeName")},
-                min(created, at),
-            )
+            # creationTimestamp has whole seconds: a pod seen within a second of it is placed
+            # by when Faro saw it, or it would sort before what really came first (its Job).
+            created = parse(meta.get("creationTimestamp"))
+            started = created if created is not None and at - created >= 1.0 else at
+            ev(EventType.POD_STARTING, "start", {"node": (pod.get("spec") or {}).get("nodeName")}, started)
         phase = status.get("phase") or "Pending"
         if phase != ps.phase:
             if ps.phase:

@@ -65,6 +65,8 @@ class Router:
         if EVENTS in roles:
             self.k8s_event(ev)
             return
+        if self.book.repeated(ev):
+            return  # already recorded from another rule's watch
         obj: dict[str, Any] | None = None  # stripped only if a story records it (most don't)
         released: list[WatchEvent] = []
         meta = ev.meta
@@ -75,11 +77,14 @@ class Router:
             released += self.correlator.bind_primary(ev.uid)
             cids.append(ev.uid)
         if CHILD in roles:
-            cid, more = self.correlator.observe(ev)
+            stories, more = self.correlator.place(ev)
             released += more
-            if cid is not None and cid != ev.uid:
-                self.book.child(cid, ev, obj if obj is not None else strip_object(ev.obj, self.redact))
-                cids.append(cid)
+            for cid in stories:
+                if cid != ev.uid:  # a primary is in its own story as the primary
+                    if obj is None:
+                        obj = strip_object(ev.obj, self.redact)
+                    self.book.child(cid, ev, obj)
+                    cids.append(cid)
         if cids and ev.resource.kind == "Pod":
             self._pod(cids, ev)
         for held in released:
@@ -92,16 +97,16 @@ class Router:
         deleted = ev.type is WatchType.DELETED
         lifecycle = self.podlife.observe(ev.obj, ev.observed_at, deleted)
         for cid in cids:
-            for i, se in enumerate(lifecycle):
-                self.book.add(cid, se if i == 0 and cid == cids[0] else copy.copy(se))
-            if self.logs is not None:
-                self.logs.pod_changed(cid, ev.obj, deleted)
+            for se in lifecycle:
+                self.book.add(cid, se if cid == cids[0] else copy.copy(se))
+        if self.logs is not None:
+            self.logs.pod_changed(cids, ev.obj, deleted)
 
     def k8s_event(self, ev: WatchEvent) -> None:
         if ev.type is WatchType.DELETED:
             return  # the apiserver's TTL removed it; it stays in the story
-        cid = self.correlator.event_target(ev.about, ev)
-        if cid is None:
+        stories = self.correlator.stories(self.correlator.event_target(ev.about, ev))
+        if not stories:
             return  # most Events are about objects of no story: those are never decoded
         obj = ev.obj
         involved = obj.get("involvedObject") or obj.get("regarding") or {}
@@ -119,18 +124,20 @@ class Router:
         source = (obj.get("source") or {}).get("component") or obj.get("reportingComponent") or ""
         if not self.events.wants(obj.get("reason") or "", source):
             return
-        if not self.book.first_sight(cid, event_keys(obj)):
-            return  # the same Event again (a relist, a restarted Faro): already in the story
-        self.book.add(
-            cid,
-            StoryEvent(
-                correlation_id=cid,
-                timestamp=when,
-                event_type=EventType.K8S_EVENT,
-                source_component=source,
-                namespace=(obj.get("metadata") or {}).get("namespace", ""),
-                resource=involved.get("kind", ""),
-                action="add" if ev.type is WatchType.ADDED else "update",
-                data=strip_object(obj, self.redact),
-            ),
-        )
+        keys, data = event_keys(obj), strip_object(obj, self.redact)
+        for cid in stories:
+            if not self.book.first_sight(cid, keys):
+                continue  # the same Event again (a relist, a restarted Faro): already in the story
+            self.book.add(
+                cid,
+                StoryEvent(
+                    correlation_id=cid,
+                    timestamp=when,
+                    event_type=EventType.K8S_EVENT,
+                    source_component=source,
+                    namespace=(obj.get("metadata") or {}).get("namespace", ""),
+                    resource=involved.get("kind", ""),
+                    action="add" if ev.type is WatchType.ADDED else "update",
+                    data=data,
+                ),
+            )

@@ -66,6 +66,11 @@ class StoryBook:
     primaries: dict[str, bytes] = field(default_factory=dict)  # primary uid -> last stripped object
     _last: dict[str, bytes] = field(default_factory=dict)  # member uid -> last stripped object
     _orphans: dict[str, deque[StoryEvent]] = field(default_factory=dict)  # log lines between episodes
+    # What a deleted primary's story waits for: its members not yet deleted, across episodes.
+    _alive: dict[str, set[str]] = field(default_factory=dict)  # cid -> member uids
+    # The last changes recorded per member, to drop the copies overlapping watches deliver.
+    _seen: dict[str, tuple[tuple[WatchType, str], ...]] = field(default_factory=dict)
+    _current: tuple[WatchEvent | None, bytes, list[dict[str, Any]] | None] = (None, b"", None)
 
     def story_for(self, cid: str, now: float) -> Story | None:
         """The open story of cid, opening the next episode if the last one closed."""
@@ -178,19 +183,44 @@ class StoryBook:
             self._record(story, ev)
         return story
 
+    def repeated(self, ev: WatchEvent) -> bool:
+        """The same change of a story member again: two rules whose watches overlap (a
+        namespace by name and by pattern, with and without a label selector) both deliver
+        it. The watches may interleave (A: 5, 6, B: 5, 6), so the last few are kept."""
+        rv = ev.meta.get("resourceVersion")
+        return bool(rv) and (ev.type, rv) in self._seen.get(ev.uid, ())
+
     def _member(
         self, story: Story, ev: WatchEvent, obj: dict[str, Any], etype: EventType, blob: bytes | None = None
     ) -> None:
         uid = ev.uid
-        blob = blob if blob is not None else orjson.dumps(obj)
+        if ev is self._current[0]:  # the same change, into another story it concerns
+            blob, diff = self._current[1], self._current[2]
+        else:
+            blob = blob if blob is not None else orjson.dumps(obj)
+            old = self._last.get(uid)
+            diff = (
+                changes(orjson.loads(old), obj) if ev.type is WatchType.MODIFIED and old is not None else None
+            )
+            if ev.type is WatchType.DELETED:
+                self._last.pop(uid, None)
+            else:
+                self._last[uid] = blob
+            rv = ev.meta.get("resourceVersion")
+            if rv:
+                self._seen[uid] = (*self._seen.get(uid, ())[-3:], (ev.type, rv))
+            self._current = (ev, blob, diff)
+        alive = self._alive.setdefault(story.correlation_id, set())
+        if ev.type is WatchType.DELETED:
+            alive.discard(uid)
+        else:
+            alive.add(uid)
         if ev.gap is not None and ev.gap not in story.gaps:
             story.gaps.append(ev.gap)
         story.members.add(uid)
-        old = self._last.get(uid)
-        action = _ACTIONS[ev.type]
-        se = self._event(story, obj, etype, action, _when(ev))
-        if ev.type is WatchType.MODIFIED and old is not None:
-            se.changes = changes(orjson.loads(old), obj)
+        se = self._event(story, obj, etype, _ACTIONS[ev.type], _when(ev))
+        if diff is not None:
+            se.changes = diff
         se.data_json = blob
         if ev.synthetic:
             se.data_json = None
@@ -201,10 +231,6 @@ class StoryBook:
                     "note": "deleted while the watch was down; final state unknown",
                 },
             }
-        if ev.type is WatchType.DELETED:
-            self._last.pop(uid, None)
-        else:
-            self._last[uid] = blob
         self._record(story, se)
 
     def _event(
@@ -241,7 +267,7 @@ class StoryBook:
         done: list[Story] = []
         for story in list(self.open.values()):
             quiet = now - story.last_activity
-            if story.deleted_at is not None and quiet >= self.settle:
+            if story.deleted_at is not None and quiet >= self.settle and self._cascade_done(story, now):
                 done.append(self.close(story, "deleted", now))
             elif story.terminal_since is not None and quiet >= self.settle:
                 done.append(self.close(story, "terminal", now))
@@ -249,14 +275,27 @@ class StoryBook:
                 done.append(self.close(story, "timeout", now))
         return done
 
+    def _cascade_done(self, story: Story, now: float) -> bool:
+        """A deleted primary's members go after it (the garbage collector deletes them, pods
+        take their grace period): its story waits for them, for at most the correlation
+        timeout (members left orphaned by `--cascade=orphan` stay)."""
+        assert story.deleted_at is not None
+        alive = self._alive.get(story.correlation_id)
+        return not alive or now - story.deleted_at >= self.correlation_timeout
+
     def close(self, story: Story, reason: str, now: float) -> Story:
         story.completion = reason
         story.end_time = now
         self.open.pop(story.correlation_id, None)
+        for uid in story.members:
+            if uid not in self._last:  # deleted: no later change can repeat one of its own
+                self._seen.pop(uid, None)
         if reason == "deleted":
             for uid in story.members:
                 self._last.pop(uid, None)
+                self._seen.pop(uid, None)
             self._orphans.pop(story.correlation_id, None)
+            self._alive.pop(story.correlation_id, None)
         self.on_close(story)
         return story
 
