@@ -8,14 +8,17 @@ Everything else is internal.
 from faro._version import __version__
 from faro.api import Faro, OutputError
 from faro.config import ConfigError, FaroConfig, ResourceRule
+from faro.kube.errors import ApiError, KubeError
 from faro.model.events import EventType, StoryEvent
 from faro.model.story import Story
 
 __all__ = [
+    "ApiError",
     "ConfigError",
     "EventType",
     "Faro",
     "FaroConfig",
+    "KubeError",
     "OutputError",
     "ResourceRule",
     "Story",

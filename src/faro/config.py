@@ -12,6 +12,7 @@ flags, then environment, then the file, then defaults.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
@@ -46,8 +47,10 @@ def parse_duration(value: Any) -> float:
     m = _DURATION.match(str(value))
     if not m:
         raise ValueError(f"not a duration: {value!r} (use e.g. 30s, 5m, 1h)")
-    n = float(m.group(1))
-    return n * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+    n = float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[m.group(2)]
+    if not math.isfinite(n):
+        raise ValueError(f"not a duration: {_short(str(value))} (too long)")
+    return n
 
 
 def _check_regex(value: str | None, what: str) -> str | None:
@@ -55,9 +58,13 @@ def _check_regex(value: str | None, what: str) -> str | None:
         return None
     try:
         re.compile(value)
-    except re.error as exc:
-        raise ValueError(f"invalid {what} regex {value!r}: {exc}") from None
+    except (re.error, OverflowError, RecursionError) as exc:  # a{99999999999}, '(' * 2000
+        raise ValueError(f"invalid {what} regex {_short(value)}: {exc}") from None
     return value
+
+
+def _short(value: str, limit: int = 80) -> str:
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"
 
 
 def split_namespaces(spec: str) -> tuple[list[str], list[str]]:
@@ -154,7 +161,10 @@ class FaroConfig(BaseModel):
     @field_validator("output_dir", "kubeconfig", "jsonl", mode="before")
     @classmethod
     def _home(cls, v: Any) -> Any:
-        """`~` in a path, as a shell would do on the command line (YAML files have no shell)."""
+        """`~` in a path, as a shell would do on the command line (YAML files have no shell).
+        An empty path is a mistake (an unset shell variable), not the current directory."""
+        if isinstance(v, str | Path) and str(v) == "":
+            raise ValueError("must not be empty")
         return os.path.expanduser(v) if isinstance(v, str | Path) and str(v) != "-" else v
 
     @field_validator("correlation_timeout", "auto_shutdown_sec", mode="before")
@@ -201,6 +211,8 @@ class FaroConfig(BaseModel):
             if ns.get("name_pattern") and names:  # a pattern key with a plain name is still exact
                 names, patterns = [], [f"^{re.escape(n)}$" for n in names] + patterns
             for gvr, opts in ns["resources"].items():
+                if opts is not None and not isinstance(opts, dict):
+                    raise ValueError(f"namespaces[{i}].resources[{gvr!r}] must be a mapping of options")
                 rules.append(
                     {
                         "gvr": gvr,
@@ -220,6 +232,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         text = p.read_text()
     except OSError as exc:
         raise ConfigError(f"cannot read config {str(p)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {str(p)!r} is not a text (UTF-8) file") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -245,8 +259,10 @@ def build_config(data: dict[str, Any], source: str | Path | None = None) -> Faro
             line = _line_of(Path(source), err["loc"])
             where = f"{source}:{f' line {line}' if line else ''} "
         value = err.get("input")
-        shown = "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
         msg = err["msg"].removeprefix("Value error, ")
+        said = repr(value) in msg or (isinstance(value, str) and _short(value) in msg)
+        quiet = isinstance(value, dict | list) or value is None or said
+        shown = "" if quiet else f" (got {_short(value) if isinstance(value, str) else repr(value)})"
         raise ConfigError(f"{where}{loc or 'config'}: {msg}{shown}") from None
 
 

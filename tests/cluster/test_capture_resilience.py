@@ -296,3 +296,18 @@ async def test_a_faro_runs_again_after_stop_and_only_once_at_a_time(
         assert attempt in names
         faro.stop()
         await asyncio.wait_for(task, 30)
+
+
+async def test_the_library_raises_its_own_config_error_for_an_unknown_resource(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """It raised faro.kube.discovery.UnknownResourceError, which `faro` does not export."""
+    config = FaroConfig(
+        resources=[ResourceRule(gvr="deploymnt")],
+        output_dir=tmp_path / "out",
+        kubeconfig=str(cluster.kubeconfig),
+        metrics_port=0,
+    )
+    with pytest.raises(ConfigError, match="unknown resource 'deploymnt'"):
+        await Faro(config).run()
+    assert not (tmp_path / "out").exists()

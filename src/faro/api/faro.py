@@ -11,19 +11,24 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 from faro._version import __version__
 from faro.capture.engine import Callbacks, Engine
 from faro.config import ConfigError, FaroConfig
 from faro.kube.client import KubeClient
+from faro.kube.discovery import UnknownResourceError
+from faro.kube.errors import ConfigError as KubeConfigError
 from faro.model.events import StoryEvent
 from faro.model.story import Story
 from faro.ops.server import OpsServer
 from faro.ops.status_view import StatusView
 from faro.sinks.files import OutputError, StoryFiles
 from faro.sinks.jsonl import JsonlSink
+
+T = TypeVar("T")
 
 log = logging.getLogger("faro")
 
@@ -50,6 +55,8 @@ class Faro:
         journal_every: float = 5.0,
         status_view: bool = False,
     ) -> None:
+        if not isinstance(config, FaroConfig):
+            raise TypeError(f"Faro needs a FaroConfig, not {type(config).__name__}")
         self.config = config
         self._on_event = on_event
         self._on_story_closed = on_story_closed
@@ -61,6 +68,7 @@ class Faro:
         self._engine: Engine | None = None
         self._stop_requested = False
         self._running = False
+        self._starting: asyncio.Future[Any] | None = None
         self.files = StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
         # Counts, not the stories: a long-running capture must not keep every story in memory.
         self.closed_count = 0
@@ -73,9 +81,13 @@ class Faro:
         return self._engine
 
     def stop(self) -> None:
-        """Ask a running capture to stop: open stories are flushed with completion=shutdown."""
+        """Ask a running capture to stop: open stories are flushed with completion=shutdown.
+        Before the capture has started (credentials, discovery: an exec plugin or an API
+        server that does not answer), there is nothing to flush and the start is abandoned."""
         self._stop_requested = True
-        if self._engine is not None:
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+        elif self._engine is not None:
             self._engine.stop()
 
     async def run(self) -> None:
@@ -91,6 +103,8 @@ class Faro:
         self._running = True
         try:
             await self._run()
+        except (KubeConfigError, UnknownResourceError) as exc:  # the caller's input, like the rest
+            raise ConfigError(str(exc)) from exc
         finally:
             self._running = False
             self._stop_requested = False  # a stop() was for this run, not for the next one
@@ -107,9 +121,13 @@ class Faro:
             jsonl = JsonlSink(self.config.jsonl) if self.config.jsonl else None
             if jsonl is not None:
                 stack.push_async_callback(self._closing, lambda: asyncio.to_thread(jsonl.close))
-            client = await KubeClient.connect(
-                self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
+            client = await self._start(
+                KubeClient.connect(
+                    self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
+                )
             )
+            if client is None:
+                return  # stopped while connecting
             stack.push_async_callback(client.close)
             await self._capture(client, jsonl)
         if self._failure is not None:
@@ -123,7 +141,9 @@ class Faro:
 
     async def _capture(self, client: KubeClient, jsonl: JsonlSink | None) -> None:
         engine = Engine(self.config, client, self._callbacks(jsonl), settle=self._settle)
-        specs = await engine.resolve()  # bad resource names fail here, before any output
+        specs = await self._start(engine.resolve())  # bad resource names fail here, before any output
+        if specs is None:
+            return  # stopped during discovery
         if self.files is not None:
             engine.resume(self.files.resumable())
         self._engine = engine
@@ -153,6 +173,22 @@ class Faro:
                 await asyncio.gather(view, return_exceptions=True)
             if self.ops is not None:
                 await self.ops.stop()
+
+    async def _start(self, step: Coroutine[Any, Any, T]) -> T | None:
+        """A step of starting that stop() may abandon: None if it was stopped."""
+        if self._stop_requested:
+            step.close()
+            return None
+        self._starting = asyncio.ensure_future(step)
+        try:
+            return await asyncio.shield(self._starting)
+        except asyncio.CancelledError:
+            if self._starting.cancelled() and self._stop_requested:
+                return None
+            self._starting.cancel()  # we were cancelled ourselves: take the step with us
+            raise
+        finally:
+            self._starting = None
 
     def _failed(self, exc: OutputError) -> None:
         """An output failed while capturing: stop (run() raises the first such failure)."""

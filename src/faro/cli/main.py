@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import re
 import signal
 import sys
 from typing import Any
@@ -39,6 +41,10 @@ ENV = {
     "include_logs": "FARO_INCLUDE_LOGS",
     "max_log_streams": "FARO_MAX_LOG_STREAMS",
 }
+
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -202,8 +208,11 @@ def config_from_flags(opts: dict[str, Any]) -> FaroConfig:
                 data[key] = opts[flag]
         if opts.get("related"):
             data["related"] = [r.strip() for r in opts["related"].split(",") if r.strip()]
-        if opts.get("duration"):
-            data["auto_shutdown_sec"] = parse_duration(opts["duration"])
+        if opts.get("duration") is not None:
+            duration = parse_duration(opts["duration"])
+            if duration <= 0:
+                raise ConfigError(f"--duration must be more than 0 (got {opts['duration']!r})")
+            data["auto_shutdown_sec"] = duration
         return build_config(data, source if source and not opts.get("resources") else None)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
@@ -219,8 +228,6 @@ async def _run(faro: Faro) -> int:
         signals += 1
         if signals > 1:  # a second signal: leave now
             click.echo("faro: second signal, exiting without flushing", err=True)
-            import os
-
             os._exit(130)
         click.echo("faro: stopping, flushing open stories (signal again to exit at once)", err=True)
         faro.stop()
@@ -260,6 +267,10 @@ async def _run(faro: Faro) -> int:
 def rbac(**opts: Any) -> None:
     """Print the least-privilege ServiceAccount, (Cluster)Role and binding for a capture."""
     sa, sa_ns = opts.pop("service_account"), opts.pop("sa_namespace")
+    if not _DNS_SUBDOMAIN.fullmatch(sa) or len(sa) > 253:
+        fail(f"--service-account {sa!r} is not a valid name (lowercase letters, digits, '-' and '.')")
+    if not _DNS_LABEL.fullmatch(sa_ns) or len(sa_ns) > 63:
+        fail(f"--sa-namespace {sa_ns!r} is not a valid namespace (lowercase letters, digits and '-')")
     config = config_from_flags(opts)
     try:
         docs = asyncio.run(rbac_manifests(config, sa, sa_ns))
@@ -279,7 +290,23 @@ def config_schema() -> None:
 def main() -> None:
     """`faro [capture] FLAGS` captures; `faro <command>` runs another command."""
     args = sys.argv[1:]
-    if args and (args[0] in cli.commands or args[0] in ("--version", "--help", "-h")):
-        cli()
-    else:
-        capture()
+    grouped = bool(args) and (args[0] in cli.commands or args[0] in ("--version", "--help", "-h"))
+    command = cli if grouped else capture
+    try:
+        code = command.main(args=args, prog_name="faro", standalone_mode=False)
+    except click.BadParameter as exc:  # one line, like every other error; and say where it came from
+        fail(exc.format_message() + _from_env(exc.param, args))
+    except click.ClickException as exc:
+        fail(exc.format_message())
+    except click.Abort:
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _from_env(param: click.Parameter | None, args: list[str]) -> str:
+    """click names the flag even when the bad value came from its FARO_* variable."""
+    envvar = getattr(param, "envvar", None)
+    flags = getattr(param, "opts", [])
+    if isinstance(envvar, str) and envvar in os.environ and not any(a.split("=")[0] in flags for a in args):
+        return f" (from ${envvar})"
+    return ""

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
-from collections.abc import AsyncGenerator, AsyncIterator
+import re
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,8 @@ k8s_client, k8s_config = import_kubernetes_asyncio()
 COALESCE_BELOW = 16 * 1024  # chunks smaller than this are followed by a pause (`_coalesced`)
 
 DEFAULT_POOL_SIZE = 200
+CONNECT_TIMEOUT = 10.0  # connect and TLS handshake, as client-go's TLSHandshakeTimeout
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
 
 
@@ -92,12 +96,13 @@ class KubeClient:
                 named = [p for p in env.split(os.pathsep) if p]
                 if path is None and named and not any(Path(p).expanduser().exists() for p in named):
                     raise ConfigError(f"kubeconfig {env!r} (from $KUBECONFIG) does not exist")
-                loader = await k8s_config.load_kube_config(
-                    config_file=path,
-                    context=context,
-                    client_configuration=cfg,
-                    persist_config=False,
-                )
+                with _quiet("kubernetes_asyncio.config"):  # it logs what it raises: one line is ours
+                    loader = await k8s_config.load_kube_config(
+                        config_file=path,
+                        context=context,
+                        client_configuration=cfg,
+                        persist_config=False,
+                    )
                 current: Any = loader.current_context
                 context = context or (current or {}).get("name")
                 user: Any = loader._user
@@ -112,6 +117,8 @@ class KubeClient:
             if context and _missing_context(kubeconfig, context):
                 where = _where(kubeconfig)
                 raise ConfigError(f"context {context!r} does not exist in kubeconfig {where}") from None
+            if str(exc).startswith("exec:"):  # the file is fine; its credential plugin failed
+                raise ConfigError(f"the kubeconfig's exec credential plugin failed: {exc}") from None
             raise ConfigError(f"invalid kubeconfig: {exc}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -126,6 +133,10 @@ class KubeClient:
             ) from None
         except (OSError, ValueError) as exc:
             raise ConfigError(f"invalid kubeconfig: {exc}") from None
+        if any(_CONTROL.search(str(v)) for v in (cfg.api_key or {}).values()):
+            # aiohttp would refuse the header at the first request, with a traceback
+            where = _where(kubeconfig)
+            raise ConfigError(f"invalid kubeconfig {where}: the user's token contains a line break")
         cfg.connection_pool_maxsize = pool_size
         return cls(k8s_client.ApiClient(configuration=cfg), context, refresh)
 
@@ -154,6 +165,8 @@ class KubeClient:
         """Send a request and return the unread response, whatever its status."""
         params = [(k, _query_value(v)) for k, v in (query or {}).items() if v is not None]
         hdrs = {"Accept": "application/json", **(headers or {})}
+        if isinstance(timeout, int | float):
+            timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=min(timeout, CONNECT_TIMEOUT))
         try:
             resp: aiohttp.ClientResponse = await self._api.call_api(
                 path,
@@ -165,7 +178,11 @@ class KubeClient:
                 _preload_content=False,
                 _request_timeout=timeout,
             )
-        except (aiohttp.ClientError, OSError) as exc:
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "os_error", None), TimeoutError):
+                # A server that takes the connection and never answers (client-go: TLS handshake
+                # timeout 10 s); aiohttp's own message for it is "[None]".
+                raise KubeError(f"cannot reach the API server at {self.host}: no answer (timed out)") from exc
             raise KubeError(f"cannot reach the API server at {self.host}: {exc}") from exc
         return resp
 
@@ -296,3 +313,15 @@ def _query_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Silence a library logger for a block whose errors Faro reports itself."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from typing import IO
@@ -19,10 +20,15 @@ class JsonlSink:
         self._written = False
         try:
             # Private, like story files (sinks/files.py): the same events, log lines included.
-            fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600) if self._own else None
+            # Non-blocking open: a FIFO nobody reads would block here for good, signals and all.
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
+            fd = os.open(target, flags, 0o600) if self._own else None
+            if fd is not None:
+                os.set_blocking(fd, True)
             self._out: IO[bytes] = os.fdopen(fd, "ab") if fd is not None else sys.stdout.buffer
         except OSError as exc:
-            raise ConfigError(f"cannot write JSONL to {target}: {exc.strerror or exc}") from None
+            reason = "nothing is reading that FIFO" if exc.errno == errno.ENXIO else exc.strerror or exc
+            raise ConfigError(f"cannot write JSONL to {target}: {reason}") from None
 
     def write(self, ev: StoryEvent) -> None:
         self._written = True
