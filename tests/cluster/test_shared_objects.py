@@ -12,6 +12,7 @@ from faro import ResourceRule
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster
 from tests.harness.faro_run import FaroRun, kinds, load_story, reasons
+from tests.harness.logs import NamespaceLogWriter
 from tests.harness.manifests import deployment, job
 
 
@@ -29,11 +30,32 @@ async def test_a_pod_with_its_own_story_is_in_its_deployments_story_too(
     """Rules for Deployments and for Pods: the Deployment's story used to hold no pod at all
     (no pod changes, Events, lifecycle or logs), since each pod was bound to its own story."""
     rules = [rule("apps/v1/Deployment", namespace), rule("v1/Pod", namespace)]
+    writer = NamespaceLogWriter(cluster, namespace, container="app", every=0.2)
     async with FaroRun(cluster, tmp_path, rules) as run:
-        await cluster.aapply(deployment("web", replicas=2), namespace)
+        writing = asyncio.create_task(asyncio.to_thread(writer.run))
+        try:
+            await cluster.aapply(deployment("web", replicas=2), namespace)
+            pods = {s.resource_name: s for s in await _pod_stories(run, 2)}
+            # both stories hear every pod's log lines, from one stream per container
+            lines = await run.recorded(
+                lambda s: s.resource_name == "web" and _logged(s) >= 6,
+                "the Deployment's story with log lines",
+            )
+            assert _logged(lines) >= 6
+            for name in pods:
+                await run.recorded(lambda s, name=name: s.resource_name == name and _logged(s) >= 2, name)
+        finally:
+            writer.stop()
+            await writing
         dep = await run.story_of("Deployment", "web", timeout=60)
-        pods = {s.resource_name: s for s in await _pod_stories(run, 2)}
     doc = doc_of(run, dep)
+    said = {line for lines_ in writer.written.values() for line in lines_}
+    heard = {
+        e["data"]["line"]
+        for e in doc["events"]
+        if e["event_type"] == "CONTAINER_LOG" and e["action"] == "log"
+    }
+    assert heard and heard <= said and {line.split()[0] for line in heard} == set(pods)
     in_dep = {
         e["data"]["metadata"]["name"]
         for e in doc["events"]
@@ -47,6 +69,10 @@ async def test_a_pod_with_its_own_story_is_in_its_deployments_story_too(
     for story in pods.values():  # and each pod still has a story of its own
         own = [e for e in story.buffer.all() if e.event_type.value == "RESOURCE_UPDATE"]
         assert own and all(e.changes for e in own if e.action == "update")
+
+
+def _logged(story: Any) -> int:
+    return sum(1 for e in story.buffer.all() if e.event_type.value == "CONTAINER_LOG")
 
 
 async def _pod_stories(run: FaroRun, n: int) -> list[Any]:
