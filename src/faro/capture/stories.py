@@ -267,8 +267,9 @@ class StoryBook:
         done: list[Story] = []
         for story in list(self.open.values()):
             quiet = now - story.last_activity
-            if story.deleted_at is not None and quiet >= self.settle and self._cascade_done(story, now):
-                done.append(self.close(story, "deleted", now))
+            if story.deleted_at is not None:  # deleted ends it, once its cascade is over
+                if quiet >= self.settle and self._cascade_done(story, now):
+                    done.append(self.close(story, "deleted", now))
             elif story.terminal_since is not None and quiet >= self.settle:
                 done.append(self.close(story, "terminal", now))
             elif quiet >= self.correlation_timeout:

@@ -1,0 +1,74 @@
+"""faro.capture.stories.StoryBook: when a deleted primary's story closes (its cascade)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faro.capture.stories import StoryBook
+from faro.model.events import WatchEvent, WatchType
+from faro.model.refs import GVR, ResourceType
+from faro.model.story import Story
+
+W = frozenset({"list", "watch"})
+JOB = ResourceType(GVR("batch", "v1", "jobs"), "Job", True, W)
+POD = ResourceType(GVR("", "v1", "pods"), "Pod", True, W)
+DONE = {"conditions": [{"type": "Complete", "status": "True"}]}
+
+
+def _ev(
+    kind: str, uid: str, rv: int, at: float, typ: WatchType = WatchType.MODIFIED, **extra: Any
+) -> WatchEvent:
+    obj = {
+        "kind": kind,
+        "metadata": {"name": uid, "namespace": "ns", "uid": uid, "resourceVersion": str(rv)},
+        **extra,
+    }
+    return WatchEvent(typ, JOB if kind == "Job" else POD, obj, at)
+
+
+def _book(closed: list[Story]) -> StoryBook:
+    return StoryBook(
+        cluster="c", on_event=lambda s, e: None, on_close=closed.append, settle=3.0, correlation_timeout=300.0
+    )
+
+
+def _record(book: StoryBook, ev: WatchEvent) -> None:
+    if ev.resource.kind == "Job":
+        book.primary(ev, ev.obj)
+    else:
+        book.child("job", ev, ev.obj)
+
+
+def test_a_deleted_primary_waits_for_its_members_even_if_it_had_finished() -> None:
+    """A Job that completed and was deleted within the settle time used to close as
+    `terminal` (or `deleted`) while its pod was still there."""
+    closed: list[Story] = []
+    book = _book(closed)
+    _record(book, _ev("Job", "job", 1, 100.0, WatchType.ADDED))
+    _record(book, _ev("Pod", "pod", 2, 100.5, WatchType.ADDED))
+    _record(book, _ev("Job", "job", 3, 101.0, status=DONE))
+    _record(book, _ev("Job", "job", 4, 101.5, WatchType.DELETED, status=DONE))
+    assert book.tick(110.0) == [] and not closed  # the pod has not gone yet
+    _record(book, _ev("Pod", "pod", 5, 112.0, WatchType.DELETED))
+    assert book.tick(113.0) == []  # quiet for less than the settle time
+    (story,) = book.tick(115.5)
+    assert story.completion == "deleted"
+    assert [e.action for e in story.buffer.all()] == ["add", "add", "update", "delete", "delete"]
+
+
+def test_members_that_stay_hold_a_deleted_story_for_the_correlation_timeout_at_most() -> None:
+    closed: list[Story] = []
+    book = _book(closed)
+    _record(book, _ev("Job", "job", 1, 100.0, WatchType.ADDED))
+    _record(book, _ev("Pod", "pod", 2, 100.5, WatchType.ADDED))  # orphaned: never deleted
+    _record(book, _ev("Job", "job", 3, 101.0, WatchType.DELETED))
+    assert book.tick(300.0) == []
+    (story,) = book.tick(401.0)
+    assert story.completion == "deleted"
+
+
+def test_the_same_change_from_a_second_watch_is_recorded_once() -> None:
+    book = _book([])
+    first, again = _ev("Job", "job", 1, 100.0, WatchType.ADDED), _ev("Job", "job", 1, 100.1, WatchType.ADDED)
+    _record(book, first)
+    assert book.repeated(again) and not book.repeated(_ev("Job", "job", 2, 100.2))
