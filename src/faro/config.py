@@ -160,10 +160,13 @@ class FaroConfig(BaseModel):
 
     @field_validator("output_dir", "kubeconfig", "jsonl", mode="before")
     @classmethod
-    def _home(cls, v: Any) -> Any:
+    def _home(cls, v: Any, info: ValidationInfo) -> Any:
         """`~` in a path, as a shell would do on the command line (YAML files have no shell).
-        An empty path is a mistake (an unset shell variable), not the current directory."""
-        if isinstance(v, str | Path) and str(v) == "":
+        An empty output path is a mistake (an unset shell variable), not the current
+        directory; an empty kubeconfig means the default one, as for kubectl."""
+        if isinstance(v, str) and v == "":
+            if info.field_name == "kubeconfig":
+                return None
             raise ValueError("must not be empty")
         return os.path.expanduser(v) if isinstance(v, str | Path) and str(v) != "-" else v
 

@@ -197,3 +197,12 @@ def test_the_library_wants_a_faroconfig() -> None:
     with pytest.raises(TypeError, match="Faro needs a FaroConfig"):
         Faro(None)  # type: ignore[arg-type]
     assert issubclass(faro.ApiError, faro.KubeError)
+
+
+def test_an_empty_kubeconfig_flag_means_the_default_one_as_for_kubectl(tmp_path: Path) -> None:
+    """`--kubeconfig "$KC"` with KC unset: kubectl falls back to $KUBECONFIG; so does Faro
+    (here the default points at a closed port, so it fails there, not on the flag)."""
+    assert FaroConfig(resources=[ResourceRule(gvr="v1/pods")], kubeconfig="").kubeconfig is None
+    proc = run_faro("-r", "v1/pods", "--kubeconfig", "", "-o", "out", tmp_path=tmp_path)
+    line = one_error_line(proc, code=1)
+    assert "127.0.0.1:1" in line and "must not be empty" not in line
