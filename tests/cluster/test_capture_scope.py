@@ -77,6 +77,25 @@ async def test_name_regex_filters_client_side(cluster: LocalCluster, namespace: 
     assert [s.resource_name for s in run.closed] == ["api-1"]
 
 
+async def test_objects_under_unmatched_primaries_are_decided_at_once(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    """A Deployment the rule does not match is still a known owner: its ReplicaSet, pods and
+    Events belong to no story and are dropped on arrival, not held for the owner to appear
+    (up to 10 s and 20,000 events of full objects, each re-examined when released)."""
+    rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace], name_pattern="api-.*")]
+    async with FaroRun(cluster, tmp_path, rules) as run:
+        await cluster.aapply([deployment("api-1", replicas=1), deployment("web-1", replicas=2)], namespace)
+        await run.story_of("Deployment", "api-1")
+        await cluster.akubectl("rollout", "status", "deployment/web-1", "-n", namespace, "--timeout=60s")
+        await asyncio.sleep(1)  # well inside the 10 s an undecided object may be held
+        correlator = run.faro.engine.router.correlator  # type: ignore[union-attr]
+        held = [ev for evs in correlator.held.values() for ev in evs]
+        assert [(ev.resource.kind, ev.meta.get("name")) for ev in held] == []
+        assert correlator.waiting == set()
+        assert correlator.expired == 0
+
+
 async def test_secret_values_never_reach_disk(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
     plain = f"s3cr3t-{uuid.uuid4().hex}"
     async with FaroRun(

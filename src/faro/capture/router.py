@@ -76,6 +76,10 @@ class Router:
             self.book.primary(ev, obj)
             released += self.correlator.bind_primary(ev.uid)
             cids.append(ev.uid)
+        elif CHILD not in roles and PRIMARY in roles:
+            # Unmatched, it is still an owner Faro has seen: what it owns belongs to no story
+            # and is dropped on arrival instead of held for this owner to turn up.
+            released += self.correlator.observe(ev)[1]
         if CHILD in roles:
             stories, more = self.correlator.place(ev)
             released += more
