@@ -176,3 +176,76 @@ def test_objects_of_a_story_are_decoded_and_recorded() -> None:
     member = [e for e in seen if e.data.get("metadata", {}).get("name") == "member"]
     assert member and member[0].correlation_id == "dep-1"
     assert "managedFields" not in member[0].data["metadata"]  # stripped as ever
+
+
+def go_pod_line(typ: str = "MODIFIED", annotations: dict[str, str] | None = None) -> bytes:
+    """A pod's watch line as kube-apiserver writes it: Go field order, managedFields last."""
+    meta = {
+        "name": "p",
+        "generateName": "web-1-",
+        "namespace": "ns",
+        "uid": "uid-p",
+        "resourceVersion": "8",
+        "creationTimestamp": "2026-11-26T10:00:00Z",
+        "labels": {"app": "web"},
+        "annotations": annotations or {},
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-1", "uid": "rs-1"}],
+        "managedFields": [{"manager": "kubelet", "fieldsV1": {"f:status": {"f:phase": {}}}}],
+    }
+    obj = {"kind": "Pod", "apiVersion": "v1", "metadata": meta, "spec": {}, "status": {"phase": "Running"}}
+    return line(typ, obj)
+
+
+def test_go_ordered_lines_are_read_up_to_managed_fields_only() -> None:
+    whole = go_pod_line()
+    typ, head = line_head(whole, go_order=True)
+    assert (typ, head) == line_head(whole)  # the same head as the whole line gives
+    cut = whole.index(b'"managedFields":') + len(b'"managedFields":')
+    broken = whole[:cut] + b"[{not json at all"  # never read: the head comes from the prefix
+    typ, head = line_head(broken, go_order=True)
+    assert typ == "MODIFIED" and head.kind == "Pod"
+    assert head.metadata.as_dict() == {
+        "name": "p",
+        "namespace": "ns",
+        "uid": "uid-p",
+        "resourceVersion": "8",
+        "creationTimestamp": "2026-11-26T10:00:00Z",
+        "ownerReferences": [{"uid": "rs-1", "kind": "ReplicaSet"}],
+    }
+    with pytest.raises(ValueError, match="malformed watch event"):
+        line_head(broken)
+
+
+def test_a_managed_fields_key_elsewhere_does_not_cut_the_line_short() -> None:
+    whole = go_pod_line(annotations={"managedFields": "x"})  # before the real one, one level deeper
+    assert line_head(whole, go_order=True) == line_head(whole)
+    assert [r.uid for r in line_head(whole, go_order=True)[1].metadata.ownerReferences] == ["rs-1"]
+
+
+def test_sorted_keys_and_events_are_read_whole_even_in_go_order() -> None:
+    # a custom resource (sorted keys): name, owners and uid follow managedFields
+    cr = b'{"type":"ADDED","object":{"apiVersion":"x.io/v1","kind":"Thing","metadata":{'
+    cr += b'"creationTimestamp":"2026-11-26T10:00:00Z","managedFields":[{"manager":"m"}],"name":"t",'
+    cr += b'"namespace":"ns","ownerReferences":[{"kind":"Other","uid":"o-1"}],"resourceVersion":"3",'
+    cr += b'"uid":"uid-t"},"spec":{}}}'
+    _, head = line_head(cr, go_order=True)
+    assert (head.metadata.name, head.metadata.uid, head.metadata.namespace) == ("t", "uid-t", "ns")
+    assert [r.uid for r in head.metadata.ownerReferences] == ["o-1"]
+    # an Event: what it is about follows its metadata
+    ev = b'{"type":"ADDED","object":{"kind":"Event","apiVersion":"v1","metadata":{"name":"e",'
+    ev += b'"namespace":"ns","uid":"e1","resourceVersion":"4","managedFields":[]},'
+    ev += b'"involvedObject":{"kind":"Pod","uid":"pod-1"}}}'
+    assert line_head(ev, go_order=True)[1].about == "pod-1"
+
+
+def test_reflectors_read_prefixes_of_built_in_types_only() -> None:
+    from faro.kube.watch import Reflector
+
+    thing = ResourceType(GVR("x.example.com", "v1", "things"), "Thing", True, W)
+    gateway = ResourceType(GVR("gateway.networking.k8s.io", "v1", "gateways"), "Gateway", True, W)
+
+    async def emit(ev: WatchEvent) -> None: ...
+
+    kinds = (PODS, DEPLOYS, thing, gateway)
+    orders = {t.kind: Reflector(None, t, None, emit)._go_order for t in kinds}  # type: ignore[arg-type]
+    assert orders == {"Pod": True, "Deployment": True, "Thing": False, "Gateway": False}

@@ -51,6 +51,7 @@ class _Uid(msgspec.Struct):
 
 
 class ObjectHead(msgspec.Struct):
+    kind: str = ""
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     # Only Events have these: what they are about decides their story (core/v1, events.k8s.io)
     involvedObject: _Uid | None = None
@@ -82,14 +83,48 @@ _object = msgspec.json.Decoder(ObjectHead)
 _page = msgspec.json.Decoder(_Page)
 
 
-def line_head(line: bytes) -> tuple[str, ObjectHead]:
-    """A watch line's type and its object's head. Raises ValueError if it is not JSON."""
+_MANAGED = b'"managedFields":'
+_CLOSED = b"[]}}}"  # ends the managedFields value, metadata, the object and the line
+
+
+def line_head(line: bytes, go_order: bool = False) -> tuple[str, ObjectHead]:
+    """A watch line's type and its object's head. Raises ValueError if it is not JSON.
+
+    go_order: the line comes from kube-apiserver for a built-in type (see _prefix_head)."""
+    if go_order and (head := _prefix_head(line)) is not None:
+        return head.type, head.object
     try:
         head = _line.decode(line)
     except msgspec.DecodeError:
         d = _loose(line, "watch event")
         return str(d.get("type") or ""), _head_of(d.get("object"))
     return head.type, head.object
+
+
+def _prefix_head(line: bytes) -> _Line | None:
+    """The head from the bytes before metadata.managedFields, or None to read the whole line.
+
+    Why: kube-apiserver writes a built-in object's fields in their Go declaration order, so a
+    watch line holds type, kind, then metadata with managedFields last, and everything the
+    head needs comes before it: that prefix is about a sixth of a pod's line, and closing it
+    there reads in half the time. Only for built-in types (the caller knows; custom
+    resources are written with sorted keys, their name and uid after managedFields), and
+    only when the prefix cannot have lost anything: it must be one valid document (a
+    "managedFields" key nested anywhere but directly in metadata leaves it unbalanced), with
+    type, kind, name, uid and resourceVersion read, and not an Event (what it is about
+    follows its metadata).
+    """
+    i = line.find(_MANAGED)
+    if i < 0:
+        return None
+    try:
+        head = _line.decode(line[: i + len(_MANAGED)] + _CLOSED)
+    except msgspec.DecodeError:
+        return None
+    obj, m = head.object, head.object.metadata
+    if not (head.type and obj.kind and m.name and m.uid and m.resourceVersion) or obj.kind == "Event":
+        return None
+    return head
 
 
 def object_head(raw: msgspec.Raw | bytes) -> ObjectHead:

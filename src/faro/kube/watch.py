@@ -86,6 +86,9 @@ class Reflector:
         self.client = client
         self.resource = resource
         self.namespace = namespace
+        # groups without a dot are kube-apiserver's own (custom resources need one): its
+        # built-in types come in Go field order, which lets heads read only a line's prefix
+        self._go_order = "." not in resource.gvr.group
         self._emit = emit
         self._on_gap = on_gap
         self.label_selector = label_selector
@@ -256,7 +259,7 @@ class Reflector:
             await stream.aclose()
 
     async def _handle(self, line: bytes) -> None:
-        typ, head = line_head(line)
+        typ, head = line_head(line, go_order=self._go_order)
         m = head.metadata
         if typ == "BOOKMARK":
             self._rv = m.resourceVersion or self._rv
