@@ -9,7 +9,11 @@ from wait4(), its peak RSS from its own VmHWM (see _reap). Consumers: Faro end t
 `kubectl get pods -A --watch -o json` (objects counted here, from its stdout).
 
 Scenarios: "pods" (the pods stream, all four consumers) and "pods+events" (pods and core/v1
-Events as two watches; kubectl cannot watch two types in one command, so it sits out). In
+Events as two watches; kubectl cannot watch two types in one command, so it sits out), where
+every pod is one of Faro's primaries: the most work per event it can be given. "deployment"
+is the same two watches with Faro told to watch one Deployment (`checkout`, one app of the
+recording's eight) in every namespace, as it is typically used: the rest of the stream
+belongs to no story. The other consumers do the same work in every scenario. In
 "pods", a diagnostic fifth consumer (not a configuration Faro ships) shows the cyclic GC's
 share of Faro's time: "faro-gc" raises CPython's gen-0 GC threshold first
 (gc.set_threshold(100000, 50, 1000)); a sixth, "faro-mypyc", is the same Faro with its ingest
@@ -44,7 +48,10 @@ KUBECTL_WATCH = ["get", "pods", "-A", "--watch", "-o", "json"]
 SCENARIOS = {
     "pods": ["faro", "informer", "kubectl", "raw", "faro-gc", "faro-mypyc"],
     "pods+events": ["faro", "informer", "raw"],
+    "deployment": ["faro", "informer", "raw"],
 }
+STREAMS = {"pods": "pods", "pods+events": "pods,events", "deployment": "pods,events"}
+DEPLOYMENT = "checkout"  # the "deployment" scenario's primary, in each namespace
 GC_THRESHOLD = 100_000  # faro-gc: gen-0 threshold raised, a diagnostic of the GC's share
 KUBECONFIG = """apiVersion: v1
 kind: Config
@@ -104,15 +111,17 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
     return ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 
 
-def _command(consumer: str, replay: Replay, resources: str, n: int) -> list[str]:
+def _command(consumer: str, replay: Replay, resources: str, n: int, scenario: str) -> list[str]:
     kc = str(replay.kubeconfig)
     if consumer == "informer":
         return [str(BIN / "informer"), "-kubeconfig", kc, "-resources", resources, "-n", str(n)]
     if consumer == "kubectl":
         cache = str(SCRATCH / "kubectl-cache")
         return [KUBECTL, "--kubeconfig", kc, "--cache-dir", cache, *KUBECTL_WATCH]
-    gc = {"faro-gc": ["--gc-threshold", str(GC_THRESHOLD)]}
+    extra = {"faro-gc": ["--gc-threshold", str(GC_THRESHOLD)]}.get(consumer, [])
     py = consumer.split("-")[0]
+    if py == "faro" and scenario == "deployment":
+        extra = [*extra, "--deployment", DEPLOYMENT]
     args = [
         "--server",
         replay.url,
@@ -122,7 +131,7 @@ def _command(consumer: str, replay: Replay, resources: str, n: int) -> list[str]
         resources,
         "--n",
         str(n),
-        *gc.get(consumer, []),
+        *extra,
     ]
     return [PY, str(HERE / "consumers.py"), py, *args]
 
@@ -148,7 +157,9 @@ def _count_kubectl(proc: subprocess.Popen[bytes], n: int, timeout: float) -> dic
     return {"count": count, "first": first, "last": last, "vmhwm_kb": hwm}
 
 
-def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, timeout: float = 115) -> Result:
+def measure(
+    consumer: str, replay: Replay, resources: str, n: int, run: int, scenario: str, timeout: float = 115
+) -> Result:
     errfile = SCRATCH / f"{consumer}.stderr"
     env = None
     if consumer == "faro-mypyc":  # the compiled copy first on the path: it shadows the snapshot
@@ -158,7 +169,7 @@ def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, tim
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     with errfile.open("wb") as err:
         proc = subprocess.Popen(
-            _command(consumer, replay, resources, n), stdout=subprocess.PIPE, stderr=err, env=env
+            _command(consumer, replay, resources, n, scenario), stdout=subprocess.PIPE, stderr=err, env=env
         )
     killer = threading.Timer(timeout + 5, proc.kill)  # the consumers time out by themselves first
     killer.start()
@@ -183,7 +194,7 @@ def measure(consumer: str, replay: Replay, resources: str, n: int, run: int, tim
 
 
 def scenario(name: str, runs: int, n_by_stream: dict[str, int]) -> list[Result]:
-    streams = "pods" if name == "pods" else "pods,events"
+    streams = STREAMS[name]
     n = sum(n_by_stream[s] for s in streams.split(","))
     replay = Replay(streams)
     results: list[Result] = []
@@ -192,7 +203,7 @@ def scenario(name: str, runs: int, n_by_stream: dict[str, int]) -> list[Result]:
             k = run % len(SCENARIOS[name])
             order = SCENARIOS[name][k:] + SCENARIOS[name][:k]  # rotate: no consumer always goes first
             for consumer in order:
-                r = measure(consumer, replay, streams, n, run)
+                r = measure(consumer, replay, streams, n, run, name)
                 print(
                     f"  [{name}] run {run + 1}: {consumer:8} {r.events_per_s:9.0f} ev/s "
                     f"rss {r.rss_mb:7.0f} MB cpu {r.cpu_s:6.1f} s {r.error}",

@@ -63,7 +63,8 @@ def recording(rerecord: bool) -> None:
     if rerecord or not (CACHE / "sample" / "pods.jsonl").exists():
         print("recording a real sample on the cluster (about 1 minute) ...", file=sys.stderr)
         subprocess.run([sys.executable, str(HERE / "record.py")], check=True)
-    if rerecord or not (CACHE / "recording" / "meta.json").exists():
+    # a recording from before the pods' owners were listed is synthesized again
+    if rerecord or not (CACHE / "recording" / "lists").exists():
         subprocess.run([sys.executable, str(HERE / "synth.py")], check=True)
 
 

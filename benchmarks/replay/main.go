@@ -6,8 +6,9 @@
 // It serves, on plain HTTP (no auth):
 //   - /api, /apis, /version: the discovery documents recorded from the real cluster (the
 //     aggregated form when the client asks for it, else the legacy form);
-//   - a LIST of any collection: an empty list carrying the resourceVersion just before the
-//     recording, so the client's WATCH starts from there;
+//   - a LIST of any collection, carrying the resourceVersion just before the recording, so
+//     the client's WATCH starts from there: cluster-wide, the items of lists/<resource>.json
+//     in the recording (the pods' owners, synth.py), else none;
 //   - a WATCH (?watch=1|true) of a recorded cluster-wide collection (pods, events: -streams):
 //     every recorded line newer than the requested resourceVersion, one Write per event as
 //     the apiserver does, then the connection stays open (like a quiet watch) until the
@@ -44,6 +45,7 @@ var (
 	addr      = flag.String("addr", "127.0.0.1:0", "listen address")
 	recorded  = map[string]*stream{}
 	discovery = map[string][]byte{}
+	items     = map[string][]byte{} // resource -> the JSON array its cluster-wide LIST returns
 	startRV   int64
 )
 
@@ -65,6 +67,14 @@ func main() {
 			log.Fatalf("discovery: %v", err)
 		}
 		discovery[f] = b
+	}
+	lists, _ := filepath.Glob(filepath.Join(*dir, "lists", "*.json"))
+	for _, f := range lists {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			log.Fatalf("lists: %v", err)
+		}
+		items[strings.TrimSuffix(filepath.Base(f), ".json")] = bytes.TrimSpace(b)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -138,14 +148,18 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	clusterWide := !strings.Contains(path, "/namespaces/")
 	w.Header().Set("Content-Type", "application/json")
 	if v := q.Get("watch"); v != "1" && v != "true" {
-		list(w)
+		list(w, resource, clusterWide)
 		return
 	}
 	watch(w, r, q.Get("sendInitialEvents") == "true", recorded[resource], clusterWide, resource)
 }
 
-func list(w http.ResponseWriter) {
-	fmt.Fprintf(w, `{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"%d"},"items":[]}`, startRV)
+func list(w http.ResponseWriter, resource string, clusterWide bool) {
+	body := []byte("[]")
+	if b, ok := items[resource]; ok && clusterWide {
+		body = b
+	}
+	fmt.Fprintf(w, `{"kind":"List","apiVersion":"v1","metadata":{"resourceVersion":"%d"},"items":%s}`, startRV, body)
 }
 
 func watch(w http.ResponseWriter, r *http.Request, initial bool, s *stream, clusterWide bool, resource string) {
