@@ -246,6 +246,6 @@ def test_reflectors_read_prefixes_of_built_in_types_only() -> None:
 
     async def emit(ev: WatchEvent) -> None: ...
 
-    kinds = (PODS, DEPLOYS, thing, gateway)
+    kinds = (PODS, DEPLOYS, thing, gateway, EVENTS_T)
     orders = {t.kind: Reflector(None, t, None, emit)._go_order for t in kinds}  # type: ignore[arg-type]
-    assert orders == {"Pod": True, "Deployment": True, "Thing": False, "Gateway": False}
+    assert orders == {"Pod": True, "Deployment": True, "Thing": False, "Gateway": False, "Event": False}

@@ -87,8 +87,9 @@ class Reflector:
         self.resource = resource
         self.namespace = namespace
         # groups without a dot are kube-apiserver's own (custom resources need one): its
-        # built-in types come in Go field order, which lets heads read only a line's prefix
-        self._go_order = "." not in resource.gvr.group
+        # built-in types come in Go field order, which lets heads read only a line's prefix;
+        # not an Event's, whose head needs what follows its metadata
+        self._go_order = "." not in resource.gvr.group and resource.kind != "Event"
         self._emit = emit
         self._on_gap = on_gap
         self.label_selector = label_selector

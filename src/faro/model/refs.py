@@ -8,6 +8,7 @@ ownerReferences say) and scope (what decides namespaced vs cluster-wide watches)
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 
 @dataclass(frozen=True, order=True)
@@ -44,7 +45,7 @@ class ResourceType:
     def watchable(self) -> bool:
         return {"list", "watch"} <= self.verbs
 
-    @property
+    @cached_property  # read for every event handled (per-type counters)
     def type_name(self) -> str:
         """`apps/v1/Deployment`: the form used in stories and on the command line."""
         return f"{self.gvr.api_version}/{self.kind}"
