@@ -185,3 +185,21 @@ def test_stories_of_nothing_and_of_a_cycle() -> None:
     c.observe(_ev("ReplicaSet", "a", ("ReplicaSet", "b")))
     c.observe(_ev("ReplicaSet", "b", ("ReplicaSet", "a")))  # owners in a loop: climbing stops
     assert c.stories("a") == ["a", "b"]
+
+
+def test_an_event_that_arrives_after_its_object_was_deleted_still_finds_the_story() -> None:
+    # Events and pods come on two watches with no order between them: the Event about a pod
+    # can be handled after the pod's deletion (the pods watch was ahead).
+    c = Correlator()
+    c.bind_primary("dep")
+    c.observe(_ev("Deployment", "dep"))
+    pod = _ev("Pod", "p1", ("Deployment", "dep"))
+    assert c.place(pod) == (["dep"], [])
+    gone = WatchEvent(WatchType.DELETED, TYPES["Pod"], pod.obj, 101.0)
+    assert c.place(gone) == (["dep"], [])
+    assert c.stories(c.event_target("p1", _k8s_event("p1", at=101.5))) == ["dep"]
+    # and one about a deleted object of no story is dropped, not held for it to appear
+    c.observe(_ev("Pod", "p2"))
+    c.observe(WatchEvent(WatchType.DELETED, TYPES["Pod"], _ev("Pod", "p2").obj, 102.0))
+    assert c.event_target("p2", _k8s_event("p2", at=102.5)) is None
+    assert c.held == {}

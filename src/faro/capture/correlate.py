@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from faro.model.events import WatchEvent, WatchType
 
 MAX_HELD = 20_000
+MAX_GONE = 20_000  # deletions remembered for the Events that arrive after them
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Correlator:
     expired: int = 0
     watched_kinds: set[str] = field(default_factory=set)  # owners of other kinds never arrive
     waiting: set[str] = field(default_factory=set)  # uids whose own events are held (undecided)
+    gone: dict[str, str | None] = field(default_factory=dict)  # deleted uid -> its story, oldest first
 
     def bind_primary(self, uid: str) -> list[WatchEvent]:
         """Make uid the root of a story; returns held events that can now be placed."""
@@ -80,6 +82,7 @@ class Correlator:
         if ev.type is WatchType.DELETED:
             cid = self.bound.get(uid) or self._owner_cid(owners)
             self.forget(uid)
+            self._gone(uid, cid)
             return cid, []
         if self.parents.get(uid) != owners:
             for o in self.parents.get(uid, ()):
@@ -112,10 +115,21 @@ class Correlator:
                 return cid
         return None
 
+    def _gone(self, uid: str, cid: str | None) -> None:
+        """Events and objects come on separate watches, in no order between them: an Event
+        about an object can be handled after the object's deletion. It still belongs to the
+        deleted object's story (or to none, without waiting for the object to appear)."""
+        self.gone.pop(uid, None)
+        self.gone[uid] = cid
+        if len(self.gone) > MAX_GONE:
+            del self.gone[next(iter(self.gone))]
+
     def event_target(self, target_uid: str, ev: WatchEvent) -> str | None:
         """The story of an Event's involved object, holding the Event if it is unknown yet."""
         cid = self.bound.get(target_uid)
         if cid is None and target_uid and target_uid not in self.parents:
+            if target_uid in self.gone:
+                return self.gone[target_uid]
             self.hold(target_uid, ev)
         return cid
 
