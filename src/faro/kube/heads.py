@@ -42,7 +42,7 @@ class ObjectMeta(msgspec.Struct):
         if self.creationTimestamp is not None:
             d["creationTimestamp"] = self.creationTimestamp
         if self.ownerReferences:
-            d["ownerReferences"] = [msgspec.structs.asdict(r) for r in self.ownerReferences]
+            d["ownerReferences"] = [{"uid": r.uid, "kind": r.kind} for r in self.ownerReferences]
         return d
 
 

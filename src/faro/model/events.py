@@ -65,6 +65,7 @@ class WatchEvent:
         "resource",
         "synthetic",
         "type",
+        "uid",
     )
 
     def __init__(
@@ -93,6 +94,9 @@ class WatchEvent:
         self._about = about
         if obj is None and (raw is None or meta is None):
             raise ValueError("a WatchEvent needs its object, or its raw bytes and metadata")
+        m = self.meta
+        # read several times per event on the hot path (queue shard, owner graph, stories)
+        self.uid: str = str(m.get("uid", ""))
 
     @property
     def obj(self) -> dict[str, Any]:
@@ -119,10 +123,6 @@ class WatchEvent:
             return self._meta
         m = self._obj.get("metadata")
         return m if isinstance(m, dict) else {}
-
-    @property
-    def uid(self) -> str:
-        return str(self.meta.get("uid", ""))
 
     @property
     def about(self) -> str:
