@@ -171,8 +171,12 @@ def discussion(res: dict[str, Any]) -> list[str]:
         out.append(
             "**Beyond the GC** (self time, same profile; the largest other costs): "
             + ", ".join(f"`{r['function']}` {r['pct']:.1f}%" for r in prof["self"][:9] if r["function"] != GC)
-            + ". `WatchEvent.obj > orjson` is the one full decode of each object; `line_head` is the "
-            "msgspec head read of every line."
+            + ". `WatchEvent.obj > orjson` is the one full decode of each object"
+            + (
+                "; `line_head` is the msgspec head read of every line."
+                if any("line_head" in r["function"] for r in prof["self"][:9])
+                else "."
+            )
         )
     p_inf = _rows(res, "pods", "informer")
     out.append("")
