@@ -203,3 +203,21 @@ def test_an_event_that_arrives_after_its_object_was_deleted_still_finds_the_stor
     c.observe(WatchEvent(WatchType.DELETED, TYPES["Pod"], _ev("Pod", "p2").obj, 102.0))
     assert c.event_target("p2", _k8s_event("p2", at=102.5)) is None
     assert c.held == {}
+
+
+def test_a_child_that_arrives_after_its_owner_was_deleted_joins_the_owners_story() -> None:
+    # a Job's pod created just before the Job was deleted, on a pods watch that lags behind
+    c = Correlator()
+    c.bind_primary("job")
+    c.observe(_ev("Deployment", "job"))
+    gone = _ev("Deployment", "job")
+    gone.type = WatchType.DELETED
+    c.observe(gone)
+    assert c.place(_ev("Pod", "late", ("Deployment", "job"))) == (["job"], [])
+    # and a child of a deleted owner of no story is decided at once, not held for it
+    c.observe(_ev("ReplicaSet", "rs"))
+    gone = _ev("ReplicaSet", "rs")
+    gone.type = WatchType.DELETED
+    c.observe(gone)
+    assert c.place(_ev("Pod", "orphan", ("ReplicaSet", "rs"))) == ([], [])
+    assert c.held == {}

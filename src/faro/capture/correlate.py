@@ -102,6 +102,7 @@ class Correlator:
             r.get("uid", "")
             for r in refs
             if (r.get("uid") not in self.parents or r.get("uid") in self.waiting)
+            and r.get("uid") not in self.gone
             and (not self.watched_kinds or r.get("kind") in self.watched_kinds)
         ]
         if undecided:
@@ -110,15 +111,16 @@ class Correlator:
 
     def _owner_cid(self, owners: tuple[str, ...]) -> str | None:
         for o in owners:
-            cid = self.bound.get(o)
+            cid = self.bound.get(o) or self.gone.get(o)  # an owner deleted meanwhile still counts
             if cid is not None:
                 return cid
         return None
 
     def _gone(self, uid: str, cid: str | None) -> None:
         """Events and objects come on separate watches, in no order between them: an Event
-        about an object can be handled after the object's deletion. It still belongs to the
-        deleted object's story (or to none, without waiting for the object to appear)."""
+        about an object, or a new child of it, can be handled after the object's deletion.
+        It still belongs to the deleted object's story (or to none, without waiting for the
+        object to appear)."""
         self.gone.pop(uid, None)
         self.gone[uid] = cid
         if len(self.gone) > MAX_GONE:
