@@ -30,8 +30,8 @@ METHOD = """\
   references, and are listed by the replay as an apiserver would list them; the sample has
   them only as references, so their objects are built from those (kind, name, the copy's
   namespace; a ReplicaSet owned by the Deployment its name starts with). Without them a
-  consumer that correlates must hold every pod for an owner that never comes, which no real
-  cluster makes it do (earlier generations of this page measured that).
+  consumer that correlates must hold every pod of no story for an owner that never comes,
+  which no real cluster makes it do (pods that are primaries are never held).
 - **Replay server** (`benchmarks/replay`, Go net/http, plain HTTP on 127.0.0.1): serves the
   recorded discovery documents, a LIST carrying the resourceVersion just before the recording
   (cluster-wide ReplicaSets and Deployments: the owners above; anything else: empty), and a
