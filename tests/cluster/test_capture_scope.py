@@ -96,6 +96,37 @@ async def test_objects_under_unmatched_primaries_are_decided_at_once(
         assert correlator.expired == 0
 
 
+async def test_events_about_kinds_no_watch_brings_are_not_held(
+    cluster: LocalCluster, namespace: str, tmp_path: Path
+) -> None:
+    """Faro does not watch Nodes: an Event about one is of no story at once, not held for a
+    Node to arrive (and counted as expired 10 s later)."""
+    node_uid = str(uuid.uuid4())
+    event = {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "about-a-node"},
+        # the apiserver wants the Event's namespace here; Faro only watches Events in it
+        "involvedObject": {"kind": "Node", "name": "probe", "namespace": namespace, "uid": node_uid},
+        "reason": "Probe",
+        "message": "an Event about a kind Faro does not watch",
+        "type": "Normal",
+        "source": {"component": "faro-test"},
+    }
+    rules = [ResourceRule(gvr="apps/v1/Deployment", namespace_names=[namespace])]
+    async with FaroRun(cluster, tmp_path, rules) as run:
+        engine = run.faro.engine
+        assert engine is not None
+        before = engine.processed.get("v1/Event", 0)
+        await cluster.aapply(event, namespace)
+        for _ in range(100):
+            if engine.processed.get("v1/Event", 0) > before:
+                break
+            await asyncio.sleep(0.1)
+        assert engine.processed.get("v1/Event", 0) > before  # Faro has handled it
+        assert node_uid not in engine.router.correlator.held
+
+
 async def test_secret_values_never_reach_disk(cluster: LocalCluster, namespace: str, tmp_path: Path) -> None:
     plain = f"s3cr3t-{uuid.uuid4().hex}"
     async with FaroRun(

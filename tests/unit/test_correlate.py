@@ -221,3 +221,23 @@ def test_a_child_that_arrives_after_its_owner_was_deleted_joins_the_owners_story
     c.observe(gone)
     assert c.place(_ev("Pod", "orphan", ("ReplicaSet", "rs"))) == ([], [])
     assert c.held == {}
+
+
+def test_an_event_about_a_kind_no_watch_brings_is_not_held() -> None:
+    c = Correlator(watched_kinds={"Deployment", "ReplicaSet", "Pod", "Event"})
+    node = WatchEvent(
+        WatchType.ADDED,
+        TYPES["Event"],
+        {"metadata": {"uid": "ev-n"}, "involvedObject": {"kind": "Node", "uid": "node-1"}},
+        100.0,
+    )
+    assert c.event_target("node-1", node) is None
+    assert c.held == {}  # a Node never arrives: holding it would only expire it later
+    pod = WatchEvent(
+        WatchType.ADDED,
+        TYPES["Event"],
+        {"metadata": {"uid": "ev-p"}, "involvedObject": {"kind": "Pod", "uid": "pod-1"}},
+        100.0,
+    )
+    assert c.event_target("pod-1", pod) is None
+    assert list(c.held) == ["pod-1"]  # a Pod may still come: held for it

@@ -249,3 +249,14 @@ def test_reflectors_read_prefixes_of_built_in_types_only() -> None:
     kinds = (PODS, DEPLOYS, thing, gateway, EVENTS_T)
     orders = {t.kind: Reflector(None, t, None, emit)._go_order for t in kinds}  # type: ignore[arg-type]
     assert orders == {"Pod": True, "Deployment": True, "Thing": False, "Gateway": False, "Event": False}
+
+
+def test_event_heads_say_the_kind_they_are_about() -> None:
+    core = {"metadata": {"uid": "e1"}, "involvedObject": {"kind": "Node", "uid": "n-1"}}
+    new = {"metadata": {"uid": "e2"}, "regarding": {"kind": "Pod", "uid": "pod-2"}}
+    assert line_head(line("ADDED", core))[1].about_kind == "Node"
+    assert line_head(line("ADDED", new))[1].about_kind == "Pod"
+    odd = b'{"type":"ADDED","object":{"metadata":{"uid":"e3","name":5},'
+    odd += b'"involvedObject":{"kind":"Job","uid":"j"}}}'
+    assert line_head(odd)[1].about_kind == "Job"  # read the slow way, the same answer
+    assert line_head(line("ADDED", pod("p")))[1].about_kind == ""

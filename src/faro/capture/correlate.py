@@ -127,12 +127,15 @@ class Correlator:
             del self.gone[next(iter(self.gone))]
 
     def event_target(self, target_uid: str, ev: WatchEvent) -> str | None:
-        """The story of an Event's involved object, holding the Event if it is unknown yet."""
+        """The story of an Event's involved object, holding the Event if it is unknown yet
+        (unless it is of a kind no watch brings: a Node, a Service, ...)."""
         cid = self.bound.get(target_uid)
         if cid is None and target_uid and target_uid not in self.parents:
             if target_uid in self.gone:
                 return self.gone[target_uid]
-            self.hold(target_uid, ev)
+            kind = ev.about_kind
+            if not self.watched_kinds or not kind or kind in self.watched_kinds:
+                self.hold(target_uid, ev)
         return cid
 
     def hold(self, uid: str, ev: WatchEvent) -> None:

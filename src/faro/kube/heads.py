@@ -46,21 +46,27 @@ class ObjectMeta(msgspec.Struct):
         return d
 
 
-class _Uid(msgspec.Struct):
+class _Ref(msgspec.Struct):
     uid: str = ""
+    kind: str = ""
 
 
 class ObjectHead(msgspec.Struct):
     kind: str = ""
     metadata: ObjectMeta = msgspec.field(default_factory=ObjectMeta)
     # Only Events have these: what they are about decides their story (core/v1, events.k8s.io)
-    involvedObject: _Uid | None = None
-    regarding: _Uid | None = None
+    involvedObject: _Ref | None = None
+    regarding: _Ref | None = None
 
     @property
     def about(self) -> str:
         ref = self.involvedObject or self.regarding
         return ref.uid if ref is not None else ""
+
+    @property
+    def about_kind(self) -> str:
+        ref = self.involvedObject or self.regarding
+        return ref.kind if ref is not None else ""
 
 
 class _Line(msgspec.Struct):
@@ -166,7 +172,7 @@ def _head_of(obj: Any) -> ObjectHead:
             creationTimestamp=created if isinstance(created, str) else None,
             ownerReferences=[OwnerRef(_s(r.get("uid")), _s(r.get("kind"))) for r in refs],
         ),
-        involvedObject=_Uid(_s(about.get("uid"))) if isinstance(about, dict) else None,
+        involvedObject=_Ref(_s(about.get("uid")), _s(about.get("kind"))) if isinstance(about, dict) else None,
     )
 
 

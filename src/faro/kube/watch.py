@@ -203,6 +203,7 @@ class Reflector:
                         raw=bytes(raw),
                         meta=m.as_dict(),
                         about=head.about,
+                        about_kind=head.about_kind,
                     )
                     await self._emit(ev)
             if not cont:
@@ -281,6 +282,14 @@ class Reflector:
         else:
             self._known[uid] = _Known(rv, m.name, m.namespace)
         ev = WatchEvent(
-            wtype, self.resource, None, now(), raw=line, meta=m.as_dict(), wrapped=True, about=head.about
+            wtype,
+            self.resource,
+            None,
+            now(),
+            raw=line,
+            meta=m.as_dict(),
+            wrapped=True,
+            about=head.about,
+            about_kind=head.about_kind,
         )
         await self._emit(ev)

@@ -56,6 +56,7 @@ class WatchEvent:
 
     __slots__ = (
         "_about",
+        "_about_kind",
         "_meta",
         "_obj",
         "_raw",
@@ -81,6 +82,7 @@ class WatchEvent:
         meta: dict[str, Any] | None = None,
         wrapped: bool = False,
         about: str | None = None,
+        about_kind: str | None = None,
     ) -> None:
         self.type = type
         self.resource = resource
@@ -92,6 +94,7 @@ class WatchEvent:
         self._meta = meta
         self._wrapped = wrapped
         self._about = about
+        self._about_kind = about_kind
         if obj is None and (raw is None or meta is None):
             raise ValueError("a WatchEvent needs its object, or its raw bytes and metadata")
         m = self.meta
@@ -131,6 +134,14 @@ class WatchEvent:
             return self._about
         ref = self.obj.get("involvedObject") or self.obj.get("regarding") or {}
         return str(ref.get("uid", "")) if isinstance(ref, dict) else ""
+
+    @property
+    def about_kind(self) -> str:
+        """For Events: the kind of the object they are about."""
+        if self._about_kind is not None:
+            return self._about_kind
+        ref = self.obj.get("involvedObject") or self.obj.get("regarding") or {}
+        return str(ref.get("kind", "")) if isinstance(ref, dict) else ""
 
     def __repr__(self) -> str:
         return f"WatchEvent({self.type.value} {self.resource.kind} {self.meta.get('name', '')!r})"
