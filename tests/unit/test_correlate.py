@@ -27,8 +27,9 @@ def _ev(kind: str, uid: str, owner: tuple[str, str] | None = None, at: float = 1
     return WatchEvent(WatchType.ADDED, TYPES[kind], {"kind": kind, "metadata": meta}, at)
 
 
-def _k8s_event(target_uid: str, at: float = 100.0) -> WatchEvent:
-    obj = {"kind": "Event", "metadata": {"uid": f"ev-{target_uid}"}, "involvedObject": {"uid": target_uid}}
+def _k8s_event(target_uid: str, at: float = 100.0, kind: str | None = None) -> WatchEvent:
+    involved = {"uid": target_uid} if kind is None else {"kind": kind, "uid": target_uid}
+    obj = {"kind": "Event", "metadata": {"uid": f"ev-{target_uid}"}, "involvedObject": involved}
     return WatchEvent(WatchType.ADDED, TYPES["Event"], obj, at)
 
 
@@ -225,19 +226,7 @@ def test_a_child_that_arrives_after_its_owner_was_deleted_joins_the_owners_story
 
 def test_an_event_about_a_kind_no_watch_brings_is_not_held() -> None:
     c = Correlator(watched_kinds={"Deployment", "ReplicaSet", "Pod", "Event"})
-    node = WatchEvent(
-        WatchType.ADDED,
-        TYPES["Event"],
-        {"metadata": {"uid": "ev-n"}, "involvedObject": {"kind": "Node", "uid": "node-1"}},
-        100.0,
-    )
-    assert c.event_target("node-1", node) is None
+    assert c.event_target("node-1", _k8s_event("node-1", kind="Node")) is None
     assert c.held == {}  # a Node never arrives: holding it would only expire it later
-    pod = WatchEvent(
-        WatchType.ADDED,
-        TYPES["Event"],
-        {"metadata": {"uid": "ev-p"}, "involvedObject": {"kind": "Pod", "uid": "pod-1"}},
-        100.0,
-    )
-    assert c.event_target("pod-1", pod) is None
+    assert c.event_target("pod-1", _k8s_event("pod-1", kind="Pod")) is None
     assert list(c.held) == ["pod-1"]  # a Pod may still come: held for it

@@ -130,18 +130,16 @@ class WatchEvent:
     @property
     def about(self) -> str:
         """For Events: the uid of the object they are about (core/v1 or events.k8s.io)."""
-        if self._about is not None:
-            return self._about
-        ref = self.obj.get("involvedObject") or self.obj.get("regarding") or {}
-        return str(ref.get("uid", "")) if isinstance(ref, dict) else ""
+        return self._about if self._about is not None else self._about_ref("uid")
 
     @property
     def about_kind(self) -> str:
         """For Events: the kind of the object they are about."""
-        if self._about_kind is not None:
-            return self._about_kind
+        return self._about_kind if self._about_kind is not None else self._about_ref("kind")
+
+    def _about_ref(self, key: str) -> str:
         ref = self.obj.get("involvedObject") or self.obj.get("regarding") or {}
-        return str(ref.get("kind", "")) if isinstance(ref, dict) else ""
+        return str(ref.get(key, "")) if isinstance(ref, dict) else ""
 
     def __repr__(self) -> str:
         return f"WatchEvent({self.type.value} {self.resource.kind} {self.meta.get('name', '')!r})"
