@@ -29,8 +29,11 @@ from pydantic import (
     model_validator,
 )
 
+from faro.config_keys import dotted, unknown_keys
+
 ALL_NAMESPACES = "all"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_GLOB = re.compile(r"^[a-z0-9.?*-]*[?*][a-z0-9.?*-]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
@@ -67,8 +70,21 @@ def _short(value: str, limit: int = 80) -> str:
     return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"
 
 
+def as_regex(pattern: str) -> str:
+    """A pattern as its writer meant it: `prod-*` is a glob, `prod-.*` a regex.
+
+    A pattern made only of the characters of Kubernetes names (a-z, 0-9, `-`, `.`) and the
+    wildcards `*` and `?`, with no `.` before a `*`, is a glob: `*` is any run of
+    characters, `?` one. As a regex `prod-*` would mean "prod" and dashes, which nobody
+    means. Anything else (`prod-.*`, `^team-(a|b)$`, `[a-z]+`) is a regex, as before."""
+    if _GLOB.match(pattern) and ".*" not in pattern and ".?" not in pattern:
+        return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return pattern
+
+
 def split_namespaces(spec: str) -> tuple[list[str], list[str]]:
-    """`--namespace` value -> (exact names, regex patterns). "all" is the pattern ".*"."""
+    """`--namespace` value -> (exact names, regex patterns). "all" is the pattern ".*";
+    globs (`prod-*`) become regexes (see as_regex)."""
     names: list[str] = []
     patterns: list[str] = []
     for part in (p.strip() for p in spec.split(",")):
@@ -79,6 +95,7 @@ def split_namespaces(spec: str) -> tuple[list[str], list[str]]:
         elif _DNS_LABEL.match(part):
             names.append(part)
         else:
+            part = as_regex(part)
             _check_regex(part, "namespace")
             patterns.append(part)
     return names, patterns
@@ -102,14 +119,15 @@ class ResourceRule(BaseModel):
     @field_validator("namespace_patterns")
     @classmethod
     def _patterns(cls, v: list[str]) -> list[str]:
-        for p in v:
+        out = [as_regex(p) for p in v]
+        for p in out:
             _check_regex(p, "namespace")
-        return v
+        return out
 
     @field_validator("name_pattern")
     @classmethod
     def _name(cls, v: str | None) -> str | None:
-        return _check_regex(v, "name")
+        return _check_regex(None if v is None else as_regex(v), "name")
 
     @property
     def all_namespaces(self) -> bool:
@@ -123,10 +141,24 @@ class FaroConfig(BaseModel):
 
     resources: list[ResourceRule] = Field(default_factory=list)
     output_dir: Path = Path("output")
-    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="debug, info, warn (or warning), error"
+    )
     log_format: Literal["auto", "text", "json"] = "auto"
     auto_shutdown_sec: float | None = Field(default=None, gt=0)
-    json_export: bool = True
+    write_stories: bool = Field(default=True, description="Write closed stories to output_dir")
+    json_export: bool = Field(
+        default=False,
+        description="Also write every matched change as one JSON line to output_dir/events-<time>.jsonl",
+    )
+    handler_queue_size: int = Field(
+        default=10_000, ge=1, description="Changes queued per library event handler; more are dropped"
+    )
+    handler_max_retries: int = Field(
+        default=5, ge=0, description="Retries of a change an event handler fails on before it is dropped"
+    )
+    handler_backoff_base: float = Field(default=0.005, gt=0, description="First retry delay (doubles)")
+    handler_backoff_max: float = Field(default=30.0, gt=0, description="Longest retry delay")
     jsonl: str | None = None
     kubeconfig: str | None = None
     context: str | None = None
@@ -170,7 +202,13 @@ class FaroConfig(BaseModel):
             raise ValueError("must not be empty")
         return os.path.expanduser(v) if isinstance(v, str | Path) and str(v) != "-" else v
 
-    @field_validator("correlation_timeout", "auto_shutdown_sec", mode="before")
+    @field_validator(
+        "correlation_timeout",
+        "auto_shutdown_sec",
+        "handler_backoff_base",
+        "handler_backoff_max",
+        mode="before",
+    )
     @classmethod
     def _durations(cls, v: Any) -> Any:
         return None if v is None else parse_duration(v)
@@ -193,7 +231,9 @@ class FaroConfig(BaseModel):
     @field_validator("log_level", mode="before")
     @classmethod
     def _level(cls, v: Any) -> Any:
-        return v.lower() if isinstance(v, str) else v
+        """`warn` is the specification's spelling (001), `warning` Python's: both are one level."""
+        v = v.lower() if isinstance(v, str) else v
+        return "warning" if v == "warn" else v
 
     @model_validator(mode="before")
     @classmethod
@@ -204,15 +244,24 @@ class FaroConfig(BaseModel):
         data = dict(data)
         entries = data.pop("namespaces") or []
         if not isinstance(entries, list):
-            raise ValueError("'namespaces' must be a list of {name_pattern, resources}")
+            raise ValueError("'namespaces' must be a list of {name_selector, resources}")
         rules = list(data.get("resources") or [])
         for i, ns in enumerate(entries):
             if not isinstance(ns, dict) or not isinstance(ns.get("resources"), dict):
                 raise ValueError(f"namespaces[{i}] needs a 'resources' mapping of gvr -> options")
-            pattern = ns.get("name_pattern") or ns.get("name") or ALL_NAMESPACES
-            names, patterns = split_namespaces(str(pattern)) if pattern != ALL_NAMESPACES else ([], [".*"])
-            if ns.get("name_pattern") and names:  # a pattern key with a plain name is still exact
-                names, patterns = [], [f"^{re.escape(n)}$" for n in names] + patterns
+            given = [k for k in ("name_selector", "name_pattern", "name") if ns.get(k) is not None]
+            if len(given) > 1:
+                raise ValueError(f"namespaces[{i}] has both {given[0]!r} and {given[1]!r}: give one")
+            if given and not isinstance(ns[given[0]], str):
+                raise ValueError(f"namespaces[{i}].{given[0]} must be a string (a name, glob or regex)")
+            # No key at all is every namespace, as for a resource rule without namespaces.
+            pattern = ns[given[0]].strip() if given else ALL_NAMESPACES
+            if not pattern:
+                raise ValueError(
+                    f"namespaces[{i}].{given[0]} must not be empty (use 'all' for every namespace)"
+                )
+            # A plain name is exactly that namespace (so `faro rbac` grants a Role in it alone).
+            names, patterns = split_namespaces(pattern)
             for gvr, opts in ns["resources"].items():
                 if opts is not None and not isinstance(opts, dict):
                     raise ValueError(f"namespaces[{i}].resources[{gvr!r}] must be a mapping of options")
@@ -252,6 +301,15 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def build_config(data: dict[str, Any], source: str | Path | None = None) -> FaroConfig:
     """Validate into a FaroConfig; the first error becomes one precise ConfigError."""
+    top = frozenset(FaroConfig.model_fields) | {"namespaces"}
+    rule = frozenset(ResourceRule.model_fields) | {"name_selector"}
+    for path, key, closest in unknown_keys(data, top, rule):
+        where = ""
+        if source is not None:
+            line = _line_of(Path(source), path)
+            where = f"{source}:{f' line {line}' if line else ''} "
+        hint = f" (did you mean {closest!r}?)" if closest else ""
+        raise ConfigError(f"{where}{dotted(path)}: unknown key {key!r}{hint}")
     try:
         return FaroConfig.model_validate(data)
     except ValidationError as exc:
@@ -269,6 +327,11 @@ def build_config(data: dict[str, Any], source: str | Path | None = None) -> Faro
         raise ConfigError(f"{where}{loc or 'config'}: {msg}{shown}") from None
 
 
+def load_config(path: str | Path) -> FaroConfig:
+    """A YAML config file (either shape) as a FaroConfig; ConfigError with file and line."""
+    return build_config(load_yaml(path), path)
+
+
 def _line_of(path: Path, loc: tuple[Any, ...]) -> int | None:
     """Best-effort YAML line of a pydantic error location."""
     try:
@@ -278,15 +341,19 @@ def _line_of(path: Path, loc: tuple[Any, ...]) -> int | None:
     line = None
     for key in loc:
         if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == str(key)), None)
+            pair = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if pair is not None:
+                line = pair[0].start_mark.line + 1  # the key's line: a value may start later
+            nxt = pair[1] if pair is not None else None
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             nxt = node.value[key]
         else:
             nxt = None
         if nxt is None:
             break
+        if not isinstance(node, yaml.MappingNode):
+            line = nxt.start_mark.line + 1
         node = nxt
-        line = node.start_mark.line + 1
     return line
 
 

@@ -70,3 +70,22 @@ def test_a_resource_flag_of_only_commas_is_nothing_to_watch() -> None:
 
 def test_published_schema_is_current() -> None:
     assert json.loads((REPO / "docs" / "config.schema.json").read_text()) == schema()
+
+
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [
+        (["-r", "pods", "--log-level", "warn"], {}),
+        (["-r", "pods", "--log-level", "WARNING"], {}),
+        (["-r", "pods"], {"FARO_LOG_LEVEL": "warn"}),
+    ],
+)
+def test_warn_is_a_log_level_as_the_specification_lists_it(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str]
+) -> None:
+    assert captured_config(monkeypatch, args, env).log_level == "warning"
+
+
+def test_a_namespace_glob_from_the_command_line_is_a_glob(monkeypatch: pytest.MonkeyPatch) -> None:
+    (rule,) = captured_config(monkeypatch, ["-r", "pods", "-n", "prod-*,staging"], {}).resources
+    assert (rule.namespace_names, rule.namespace_patterns) == (["staging"], [r"prod\-.*"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
-from faro.model.status import Histogram, Status, StoryDigest, WatchStatus
+from faro.model.status import EventRate, Histogram, Status, StoryDigest, WatchStatus, human_duration
 from faro.ops.metrics import TABLE, exposition
 from faro.ops.server import health, ready
 from faro.ops.status_view import render
@@ -51,6 +52,8 @@ def scripted() -> Status:
         held_expired=9,
         lag=lag,
         recent=[StoryDigest("apps/v1/Deployment", "prod", "web", 2, "terminal", 88)],
+        memory_bytes=52_428_800,
+        events_per_minute=1530.25,
     )
 
 
@@ -76,10 +79,44 @@ def test_health_has_the_seed_fields() -> None:
     assert doc == {
         "status": "healthy",
         "timestamp": "1970-01-01T00:17:22.500Z",
-        "uptime": 42.5,
+        "uptime": "42s",
+        "uptime_seconds": 42.5,
         "active_correlations": 4,
         "active_workers": 3,
+        "memory_bytes": 52_428_800,
+        "events_processed": 1020,
+        "events_per_minute": 1530.2,
     }
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (0, "0s"),
+        (42.9, "42s"),
+        (60, "1m"),
+        (723, "12m3s"),
+        (5400, "1h30m"),
+        (5430, "1h30m"),
+        (7200, "2h"),
+        (86400 + 4 * 3600 + 59, "1d4h"),
+        (3 * 86400, "3d"),
+    ],
+)
+def test_uptime_reads_as_the_specification_shows_it(seconds: float, shown: str) -> None:
+    assert human_duration(seconds) == shown
+
+
+def test_events_per_minute_is_over_the_last_minute() -> None:
+    rate = EventRate()
+    for t in range(0, 181):  # 10 events a second for two minutes, then 1 a second
+        rate.sample(float(t), 10 * min(t, 120) + max(t - 120, 0))
+    assert rate.per_minute(180.0, 10 * 120 + 60) == pytest.approx(60.0, rel=0.05)
+    assert len(rate.samples) <= 62  # a minute of samples, not the whole history
+    young = EventRate()
+    young.sample(0.0, 0)
+    assert young.per_minute(10.0, 50) == pytest.approx(300.0)
+    assert EventRate().per_minute(5.0, 10) == 0.0
 
 
 def test_ready_lists_watches_not_synced() -> None:

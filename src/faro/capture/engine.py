@@ -24,7 +24,7 @@ from faro.capture.logs import LogManager
 from faro.capture.logstate import LogFilters
 from faro.capture.pipeline import Pipeline
 from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, PRIMARY, WatchKey, WatchSpec, plan
-from faro.capture.router import EventFilters, Item, Router
+from faro.capture.router import EventFilters, Item, OnMatched, Router
 from faro.capture.snapshot import snapshot
 from faro.capture.startup import all_forbidden, check_selectors, wait_settled, waves
 from faro.capture.stories import StoryBook
@@ -34,7 +34,7 @@ from faro.kube.discovery import Discovery, UnknownResourceError
 from faro.kube.watch import Reflector
 from faro.model.events import Gap, StoryEvent, WatchEvent
 from faro.model.refs import ResourceType
-from faro.model.status import Histogram, Status, StoryDigest
+from faro.model.status import EventRate, Histogram, Status, StoryDigest
 from faro.model.story import Story
 from faro.model.timefmt import now
 
@@ -48,6 +48,8 @@ class Callbacks:
     on_close: Callable[[Story], None] = lambda s: None
     on_ready: Callable[[], None] = lambda: None
     on_tick: Callable[[list[Story]], None] = lambda open_stories: None
+    # Every matched change of a primary, once (see Router.on_matched); None costs nothing.
+    on_matched: OnMatched | None = None
 
 
 @dataclass
@@ -107,7 +109,9 @@ class Engine:
             _rx(c.event_source_include),
             _rx(c.event_source_exclude),
         )
-        self.router = Router(self.book, self.correlator, c.redact_secrets, self.logs, events)
+        self.router = Router(
+            self.book, self.correlator, c.redact_secrets, self.logs, events, on_matched=self.callbacks.on_matched
+        )
         self.rules: list[PrimaryRule] = []
         self.pending: list[ResourceRule] = []
         self.running: dict[WatchKey, _Running] = {}
@@ -120,6 +124,7 @@ class Engine:
         self.closed_by: dict[str, int] = {}
         self.gap_counts: dict[tuple[str, str], int] = {}
         self.lag = Histogram()
+        self.rate = EventRate()
         self.recent: deque[StoryDigest] = deque(maxlen=20)
 
     @property
@@ -277,6 +282,7 @@ class Engine:
             t = now()
             self.book.tick(t)
             self.correlator.expire(t)
+            self.rate.sample(t, sum(self.processed.values()))
             self.callbacks.on_tick(list(self.book.open.values()))
 
     def _closed(self, story: Story) -> None:

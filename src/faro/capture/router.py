@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,8 +19,13 @@ from faro.capture.plan import CHILD, CRDS, EVENTS, PRIMARY
 from faro.capture.podlife import PodLifecycle
 from faro.capture.redact import strip_object
 from faro.capture.stories import StoryBook, event_keys
+from faro.config import ResourceRule
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
 from faro.model.timefmt import parse
+
+# A matched change of a primary: the event, the object as the story holds it (stripped,
+# redacted), and the config rule that matched it (the first that does).
+OnMatched = Callable[[WatchEvent, dict[str, Any], ResourceRule], None]
 
 
 @dataclass
@@ -58,6 +64,7 @@ class Router:
     logs: LogManager | None = None
     events: EventFilters = field(default_factory=EventFilters)
     podlife: PodLifecycle = field(default_factory=PodLifecycle)
+    on_matched: OnMatched | None = None  # library handlers, JSON export; None: no work at all
 
     def route(self, ev: WatchEvent, roles: frozenset[str], rules: tuple[PrimaryRule, ...]) -> None:
         if CRDS in roles:
@@ -71,11 +78,14 @@ class Router:
         released: list[WatchEvent] = []
         meta = ev.meta
         cids: list[str] = []
-        if PRIMARY in roles and any(r.match(meta.get("namespace", ""), meta.get("name", "")) for r in rules):
+        hit = _first_match(rules, meta) if PRIMARY in roles else None
+        if hit is not None:
             obj = strip_object(ev.obj, self.redact)
             self.book.primary(ev, obj)
             released += self.correlator.bind_primary(ev.uid)
             cids.append(ev.uid)
+            if self.on_matched is not None:  # once per change: repeats were skipped above
+                self.on_matched(ev, obj, hit.rule)
         elif CHILD not in roles and PRIMARY in roles:
             # Unmatched, it is still an owner Faro has seen: what it owns belongs to no story
             # and is dropped on arrival instead of held for this owner to turn up.
@@ -145,3 +155,11 @@ class Router:
                     data=data,
                 ),
             )
+
+
+def _first_match(rules: tuple[PrimaryRule, ...], meta: dict[str, Any]) -> PrimaryRule | None:
+    ns, name = meta.get("namespace", ""), meta.get("name", "")
+    for r in rules:
+        if r.match(ns, name):
+            return r
+    return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import resource
 from typing import TYPE_CHECKING
 
 from faro.model.status import Status, WatchStatus
@@ -11,11 +13,27 @@ if TYPE_CHECKING:
     from faro.capture.engine import Engine
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_bytes() -> int:
+    """The process's resident memory now (Linux /proc); elsewhere its peak."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def snapshot(engine: Engine) -> Status:
     logs = engine.logs
+    t = now()
+    total = sum(engine.processed.values())
     return Status(
         started_at=engine.started_at,
-        now=now(),
+        now=t,
+        memory_bytes=resident_bytes(),
+        events_per_minute=engine.rate.per_minute(t, total),
         ready=engine.ready.is_set(),
         watches=[
             WatchStatus(

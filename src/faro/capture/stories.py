@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from faro.capture.diff import changes
-from faro.capture.lifecycle import terminal_state
+from faro.capture.lifecycle import terminal
 from faro.model.events import EventType, Gap, StoryEvent, WatchEvent, WatchType
 from faro.model.story import Story
 from faro.model.timefmt import iso_ms, parse
@@ -84,8 +84,10 @@ class StoryBook:
         story = self._new(cid, primary, now)
         snapshot = self._event(story, primary, EventType.RESOURCE_UPDATE, "snapshot", now)
         self._record(story, snapshot)
-        if terminal_state(primary) is not None:
+        done = terminal(primary)
+        if done is not None:
             story.terminal_since = now  # e.g. a finished Job whose pod is deleted later
+            story.completion_detail = done.detail()
         return story
 
     def _new(self, cid: str, primary: dict[str, Any], now: float) -> Story:
@@ -145,8 +147,9 @@ class StoryBook:
             story.deleted_at = ev.observed_at
             self.primaries.pop(cid, None)
         else:
-            state = terminal_state(obj)
-            if state is None:
+            done = terminal(obj)
+            story.completion_detail = done.detail() if done is not None else None
+            if done is None:
                 story.terminal_since = None
             elif story.terminal_since is None:
                 story.terminal_since = ev.observed_at
@@ -286,6 +289,8 @@ class StoryBook:
 
     def close(self, story: Story, reason: str, now: float) -> Story:
         story.completion = reason
+        if reason != "terminal":  # ended otherwise: the state it was in is not why it closed
+            story.completion_detail = None
         story.end_time = now
         self.open.pop(story.correlation_id, None)
         for uid in story.members:

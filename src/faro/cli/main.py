@@ -92,7 +92,7 @@ def cli(ctx: click.Context) -> None:
 @click.option(
     "--log-level",
     envvar=ENV["log_level"],
-    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    type=click.Choice(["debug", "info", "warn", "warning", "error"], case_sensitive=False),
 )
 @click.option(
     "--log-format",

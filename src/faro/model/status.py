@@ -61,6 +61,17 @@ class StoryDigest:
 
 
 @dataclass
+class HandlerStatus:
+    """One library event handler's queue (sinks/handlers.py)."""
+
+    name: str
+    delivered: int = 0
+    retries: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)  # by reason
+    depth: int = 0
+
+
+@dataclass
 class Status:
     started_at: float
     now: float
@@ -79,7 +90,48 @@ class Status:
     held_expired: int = 0
     lag: Histogram = field(default_factory=Histogram)
     recent: list[StoryDigest] = field(default_factory=list)
+    handlers: list[HandlerStatus] = field(default_factory=list)  # filled in by api/
+    memory_bytes: int = 0  # resident set size now
+    events_per_minute: float = 0.0  # watch events handled over the last minute
 
     @property
     def uptime(self) -> float:
         return self.now - self.started_at
+
+    @property
+    def events_total(self) -> int:
+        return sum(self.events_processed.values())
+
+
+def human_duration(seconds: float) -> str:
+    """An uptime as the specification's /health shows it ("1h30m"): the two largest units,
+    like kubectl's ages (45s, 12m3s, 1h30m, 2d4h)."""
+    s = max(int(seconds), 0)
+    d, rest = divmod(s, 86400)
+    h, rest = divmod(rest, 3600)
+    m, sec = divmod(rest, 60)
+    if d:
+        return f"{d}d{h}h" if h else f"{d}d"
+    if h:
+        return f"{h}h{m}m" if m else f"{h}h"
+    if m:
+        return f"{m}m{sec}s" if sec else f"{m}m"
+    return f"{sec}s"
+
+
+@dataclass
+class EventRate:
+    """Events per minute from (time, running total) samples taken at each tick: the total
+    now minus the total a minute ago (scaled up while the process is younger than that)."""
+
+    samples: list[tuple[float, int]] = field(default_factory=list)
+
+    def sample(self, at: float, total: int) -> None:
+        self.samples.append((at, total))
+        del self.samples[: bisect.bisect_left(self.samples, (at - 60.0, -1))]  # older than a minute
+
+    def per_minute(self, at: float, total: int) -> float:
+        if not self.samples:
+            return 0.0
+        t0, n0 = self.samples[0]
+        return (total - n0) * 60.0 / max(at - t0, 1.0)

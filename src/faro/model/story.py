@@ -30,6 +30,7 @@ _RESUMABLE = (
     "start_time",
     "episode",
     "gaps",
+    "completion_reason",  # only when set: why a terminal primary is about to close the story
     "faro_version",
 )
 
@@ -105,6 +106,7 @@ class Story:
     namespaces: set[str] = field(default_factory=set)
     end_time: float | None = None
     completion: str | None = None
+    completion_detail: dict[str, Any] | None = None  # why it is terminal (capture/lifecycle.py)
     gaps: list[Gap] = field(default_factory=list)
     members: set[str] = field(default_factory=set)
     last_activity: float = 0.0
@@ -146,7 +148,7 @@ class Story:
         """What a journal needs besides the events to resume this story (from_dict). Counts
         are left out: they change with every event, and then so would every journal pass."""
         m = self._document(faro_version, [])["metadata"]
-        return orjson.dumps({"metadata": {k: m[k] for k in _RESUMABLE}, "events": []})
+        return orjson.dumps({"metadata": {k: m[k] for k in _RESUMABLE if k in m}, "events": []})
 
     def to_dict(self, faro_version: str) -> dict[str, Any]:
         return self._document(faro_version, [orjson.loads(blob(f)) for f in self.buffer.frozen()])
@@ -159,6 +161,7 @@ class Story:
                 "kept_head": len(self.buffer.head),
                 "kept_tail": len(self.buffer.tail),
             }
+        completion = {"completion_reason": self.completion_detail} if self.completion_detail else {}
         return {
             "metadata": {
                 "schema": SCHEMA,
@@ -172,6 +175,7 @@ class Story:
                 "end_time": iso_ms(self.end_time) if self.end_time is not None else None,
                 "event_count": self.event_count,
                 "completion": self.completion,
+                **completion,
                 "episode": self.episode,
                 "gaps": [
                     {
@@ -201,6 +205,8 @@ class Story:
             cluster=m.get("cluster", ""),
             start_time=parse(m["start_time"]) or 0.0,
         )
+        detail = m.get("completion_reason")
+        story.completion_detail = detail if isinstance(detail, dict) and detail else None
         story.gaps = [
             Gap(g["resource"], g["reason"], parse(g["at"]) or 0.0, g.get("detail", "")) for g in m["gaps"]
         ]

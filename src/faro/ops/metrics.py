@@ -45,6 +45,15 @@ TABLE: tuple[Row, ...] = (
         lambda s: [((r,), float(n)) for r, n in sorted(s.events_processed.items())],
     ),
     Row("faro_correlations_active", "gauge", "Open stories.", (), _one(lambda s: s.open_stories)),
+    Row("faro_uptime_seconds", "gauge", "Seconds since the capture started.", (), _one(lambda s: s.uptime)),
+    Row("faro_memory_bytes", "gauge", "Resident memory of the process.", (), _one(lambda s: s.memory_bytes)),
+    Row(
+        "faro_events_per_minute",
+        "gauge",
+        "Watch events handled over the last minute.",
+        (),
+        _one(lambda s: s.events_per_minute),
+    ),
     Row("faro_worker_pool_size", "gauge", "Pipeline workers running.", (), _one(lambda s: s.workers)),
     Row(
         "faro_queue_depth",
@@ -144,6 +153,34 @@ TABLE: tuple[Row, ...] = (
         "Stories closed, by completion reason.",
         ("completion",),
         lambda s: [((c,), float(n)) for c, n in sorted(s.stories_closed.items())],
+    ),
+    Row(
+        "faro_handler_events",
+        "counter",
+        "Matched changes delivered to each library event handler.",
+        ("handler",),
+        lambda s: [((h.name,), float(h.delivered)) for h in s.handlers],
+    ),
+    Row(
+        "faro_handler_retries",
+        "counter",
+        "Retries of changes a library event handler failed on.",
+        ("handler",),
+        lambda s: [((h.name,), float(h.retries)) for h in s.handlers],
+    ),
+    Row(
+        "faro_handler_dropped",
+        "counter",
+        "Matched changes a library event handler never got (retries_exhausted, queue_full).",
+        ("handler", "reason"),
+        lambda s: [((h.name, r), float(n)) for h in s.handlers for r, n in sorted(h.dropped.items())],
+    ),
+    Row(
+        "faro_handler_queue_depth",
+        "gauge",
+        "Matched changes waiting for a library event handler (queued, in flight or backing off).",
+        ("handler",),
+        lambda s: [((h.name,), float(h.depth)) for h in s.handlers],
     ),
 )
 

@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from faro.model.status import Status
+from faro.model.status import Status, human_duration
 from faro.model.timefmt import iso_ms
 from faro.ops.metrics import exposition
 
@@ -21,9 +21,13 @@ def health(s: Status) -> dict[str, object]:
     return {
         "status": "healthy",
         "timestamp": iso_ms(s.now),
-        "uptime": round(s.uptime, 3),
+        "uptime": human_duration(s.uptime),
+        "uptime_seconds": round(s.uptime, 3),
         "active_correlations": s.open_stories,
         "active_workers": s.workers,
+        "memory_bytes": s.memory_bytes,
+        "events_processed": s.events_total,
+        "events_per_minute": round(s.events_per_minute, 1),
     }
 
 
