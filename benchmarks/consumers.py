@@ -7,7 +7,7 @@ request, first is when the first event was counted and last when the n-th was. e
 (n-1)/(last-first), the same definition as for the client-go informer and kubectl.
 
 - faro: the public `faro.Faro` with resources v1/Pod in every namespace (pattern ".*"),
-  json_export=False, include_logs=False (the replay server serves no logs) and
+  write_stories=False, include_logs=False (the replay server serves no logs) and
   metrics_port=0 (no metrics server to bind), against a
   kubeconfig pointing at the replay server. Every watch event goes through Faro's reflector
   (raw lines, orjson), the pipeline (bounded queue, per-UID workers), the router (strip and
@@ -136,7 +136,7 @@ async def run_faro(
             if deployment
             else ResourceRule(gvr="v1/Pod", namespace_patterns=[".*"])
         ],
-        json_export=False,
+        write_stories=False,
         include_logs=False,
         kubeconfig=kubeconfig,
         correlation_timeout=3600,

@@ -39,7 +39,7 @@ METHOD = """\
   one Write per event as the apiserver does, at full speed; then the watch stays open. A
   WatchList request (`sendInitialEvents=true`, client-go >= 1.35) first gets the
   initial-events-end bookmark. Server and consumer share the machine's cores.
-- **Consumers**, each a child process: Faro (`faro.Faro`, `json_export=False`,
+- **Consumers**, each a child process: Faro (`faro.Faro`, `write_stories=False`,
   `include_logs=False` because the replay serves no logs, `correlation_timeout=1h`; in the
   "pods" and "pods+events" scenarios its rule is `v1/Pod` in namespaces `.*`, so every pod is a
   primary and every pod event is recorded in a story: the most work per event Faro can be

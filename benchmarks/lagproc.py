@@ -80,7 +80,7 @@ async def watch(out: Path) -> None:
 
     config = FaroConfig(
         resources=[ResourceRule(gvr="v1/ConfigMap", namespace_names=[NS])],
-        json_export=False,
+        write_stories=False,
         include_logs=False,
         correlation_timeout=3600,
         metrics_port=0,

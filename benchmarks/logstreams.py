@@ -120,7 +120,7 @@ async def faro_child(trial: str, out: Path) -> None:
 
     got: dict[str, Any] = {}
     rule = ResourceRule(gvr="v1/Pod", namespace_names=NAMESPACES, label_selector=f"bench-trial={trial}")
-    opts = {"include_logs": True, "max_log_streams": 500, "json_export": False, "correlation_timeout": 3600}
+    opts = {"include_logs": True, "max_log_streams": 500, "write_stories": False, "correlation_timeout": 3600}
     config = FaroConfig(resources=[rule], kubeconfig=os.environ["KUBECONFIG"], metrics_port=0, **opts)
 
     def on_event(story: Any, ev: Any) -> None:

@@ -23,7 +23,7 @@ METHOD = """## What is measured
   (`Scheduled` Events), KWOK starts them (`Pulled`, `Started`). 1-replica Deployments `bench-primary`
   in the first 5 namespaces are the only primaries.
 - **Faro** runs as the library (`faro.Faro`, rule apps/v1/Deployment in namespaces `bench-scale-.*`
-  named `bench-primary`, include_logs=False, json_export=False, metrics_port=0) in its own process.
+  named `bench-primary`, include_logs=False, write_stories=False, metrics_port=0) in its own process.
   The namespace rule being a pattern, it watches ReplicaSets, Pods, Jobs, ControllerRevisions,
   EndpointSlices, PVCs and Events cluster-wide. **start -> on_ready**: from process spawn (interpreter
   and imports included), and from `Faro.run()`, to the `on_ready` callback (every watch listed and

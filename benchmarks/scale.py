@@ -185,7 +185,7 @@ async def faro_child() -> None:
     rule = ResourceRule(
         gvr="apps/v1/Deployment", namespace_patterns=[f"{PREFIX}.*"], name_pattern="bench-primary"
     )
-    opts = {"include_logs": False, "json_export": False, "metrics_port": 0, "correlation_timeout": 3600}
+    opts = {"include_logs": False, "write_stories": False, "metrics_port": 0, "correlation_timeout": 3600}
     config = FaroConfig(resources=[rule], kubeconfig=os.environ["KUBECONFIG"], **opts)
     t0 = time.monotonic()
     faro = Faro(config, on_ready=lambda: print(f"ready {time.monotonic() - t0:.3f}", flush=True))

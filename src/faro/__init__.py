@@ -1,27 +1,34 @@
 """Faro: the complete story of any Kubernetes resource.
 
 The public API is small on purpose: build a :class:`FaroConfig` (with :class:`ResourceRule`
-entries), hand it to :class:`Faro`, and ``await faro.run()`` or call ``faro.run_sync()``.
+entries) or read one with :func:`load_config`, hand it to :class:`Faro`, add event handlers
+(``faro.add_event_handler(h)``: ``h.on_matched(event: MatchedEvent)`` for every matched
+change), and ``await faro.run()`` or call ``faro.run_sync()``.
 Everything else is internal.
 """
 
 from faro._version import __version__
 from faro.api import Faro, OutputError
-from faro.config import ConfigError, FaroConfig, ResourceRule
+from faro.config import ConfigError, FaroConfig, ResourceRule, load_config
 from faro.kube.errors import ApiError, KubeError
 from faro.model.events import EventType, StoryEvent
 from faro.model.story import Story
+from faro.sinks.handlers import EventHandler
+from faro.sinks.matched import MatchedEvent
 
 __all__ = [
     "ApiError",
     "ConfigError",
+    "EventHandler",
     "EventType",
     "Faro",
     "FaroConfig",
     "KubeError",
+    "MatchedEvent",
     "OutputError",
     "ResourceRule",
     "Story",
     "StoryEvent",
     "__version__",
+    "load_config",
 ]

@@ -49,6 +49,7 @@ def scripted() -> Status:
         log_lines=12345,
         log_lines_dropped=6,
         gaps={("apps/v1/Deployment@prod", "relist"): 1, ("faro", "restart"): 2},
+        task_restarts={"reflector": 1, "log_stream": 3},
         held_expired=9,
         lag=lag,
         recent=[StoryDigest("apps/v1/Deployment", "prod", "web", 2, "terminal", 88)],

@@ -1,8 +1,10 @@
 """The library entry point: Faro(config, callbacks).run().
 
-This layer wires the capture engine to its outputs (story files, JSONL, the caller's
-callbacks) and owns the client's lifetime. Callbacks are plain functions called on the
-event loop; they must be quick (hand heavy work to a queue of your own).
+This layer wires the capture engine to its outputs (story files, JSONL, the JSON export,
+the caller's callbacks and event handlers) and owns the client's lifetime. Story callbacks
+are plain functions called on the event loop; they must be quick (hand heavy work to a queue
+of your own). Event handlers (`add_event_handler`) get every matched change through queues
+of their own instead (sinks/handlers.py), so they may be slow or fail.
 """
 
 from __future__ import annotations
@@ -17,20 +19,34 @@ from typing import Any, TypeVar
 
 from faro._version import __version__
 from faro.capture.engine import Callbacks, Engine
-from faro.config import ConfigError, FaroConfig
+from faro.capture.router import OnMatched
+from faro.config import ConfigError, FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
 from faro.kube.discovery import UnknownResourceError
 from faro.kube.errors import ConfigError as KubeConfigError
-from faro.model.events import StoryEvent
+from faro.model.events import StoryEvent, WatchEvent, WatchType
+from faro.model.status import Status
 from faro.model.story import Story
 from faro.ops.server import OpsServer
 from faro.ops.status_view import StatusView
 from faro.sinks.files import OutputError, StoryFiles
+from faro.sinks.handlers import EventHandler, Handlers
+from faro.sinks.json_export import JsonExport
 from faro.sinks.jsonl import JsonlSink
+from faro.sinks.matched import MatchedEvent, MatchedType
 
 T = TypeVar("T")
 
 log = logging.getLogger("faro")
+# One line per matched change, with the specification's prefix: `CONFIG [ADDED] v1/pods ns/name`.
+# INFO when json_export is on (the export's companion in the log), DEBUG otherwise.
+matched_log = logging.getLogger("faro.matched")
+_MATCHED: dict[WatchType, MatchedType] = {
+    WatchType.ADDED: "ADDED",
+    WatchType.MODIFIED: "UPDATED",
+    WatchType.DELETED: "DELETED",
+}
+HANDLER_DRAIN_SECONDS = 10.0
 
 EventCallback = Callable[[Story, StoryEvent], None]
 StoryCallback = Callable[[Story, Path | None], None]
@@ -69,7 +85,9 @@ class Faro:
         self._stop_requested = False
         self._running = False
         self._starting: asyncio.Future[Any] | None = None
-        self.files = StoryFiles(Path(config.output_dir), __version__) if config.json_export else None
+        self.files = StoryFiles(Path(config.output_dir), __version__) if config.write_stories else None
+        self._event_handlers: list[EventHandler] = []
+        self.export_path: Path | None = None  # the JSON export file of the last run (json_export)
         # Counts, not the stories: a long-running capture must not keep every story in memory.
         self.closed_count = 0
         self.written_count = 0
@@ -79,6 +97,25 @@ class Faro:
     @property
     def engine(self) -> Engine | None:
         return self._engine
+
+    def add_event_handler(self, handler: EventHandler) -> None:
+        """Have handler.on_matched(event: MatchedEvent) called for every matched change of
+        every primary object (ADDED, UPDATED, DELETED), before run(); several may be added.
+
+        Each handler has a queue of its own (handler_queue_size) and `workers` workers:
+        changes of one object arrive in order; one that raises is retried with exponential
+        backoff (handler_backoff_base doubling up to handler_backoff_max), at most
+        handler_max_retries times, then dropped, logged and counted. A plain `def` runs on a
+        thread, an `async def` on the event loop. A change that finds the queue full is
+        dropped and counted (faro_handler_dropped_total): the watches never wait for a
+        handler. On stop the queues are drained for up to 10 seconds."""
+        if not callable(getattr(handler, "on_matched", None)):
+            raise TypeError(
+                f"an event handler needs an on_matched(event) method; {type(handler).__name__} has none"
+            )
+        if self._running:
+            raise RuntimeError("add event handlers before run()")
+        self._event_handlers.append(handler)
 
     def stop(self) -> None:
         """Ask a running capture to stop: open stories are flushed with completion=shutdown.
@@ -121,6 +158,11 @@ class Faro:
             jsonl = JsonlSink(self.config.jsonl) if self.config.jsonl else None
             if jsonl is not None:
                 stack.push_async_callback(self._closing, lambda: asyncio.to_thread(jsonl.close))
+            export = JsonExport(Path(self.config.output_dir)) if self.config.json_export else None
+            if export is not None:
+                export.open()
+                self.export_path = export.path
+                stack.push_async_callback(self._closing, lambda: asyncio.to_thread(export.close))
             client = await self._start(
                 KubeClient.connect(
                     self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
@@ -129,7 +171,7 @@ class Faro:
             if client is None:
                 return  # stopped while connecting
             stack.push_async_callback(client.close)
-            await self._capture(client, jsonl)
+            await self._capture(client, jsonl, export)
         if self._failure is not None:
             raise self._failure
 
@@ -139,8 +181,23 @@ class Faro:
         except OutputError as exc:
             self._failure = self._failure or exc
 
-    async def _capture(self, client: KubeClient, jsonl: JsonlSink | None) -> None:
-        engine = Engine(self.config, client, self._callbacks(jsonl), settle=self._settle)
+    async def _capture(self, client: KubeClient, jsonl: JsonlSink | None, export: JsonExport | None) -> None:
+        c = self.config
+        handlers = Handlers(
+            self._event_handlers,
+            workers=c.workers,
+            capacity=c.handler_queue_size,
+            max_retries=c.handler_max_retries,
+            base_delay=c.handler_backoff_base,
+            max_delay=c.handler_backoff_max,
+        )
+        engine = Engine(self.config, client, self._callbacks(jsonl, export, handlers), settle=self._settle)
+
+        def status() -> Status:
+            s = engine.status()
+            s.handlers = handlers.status()
+            return s
+
         specs = await self._start(engine.resolve())  # bad resource names fail here, before any output
         if specs is None:
             return  # stopped during discovery
@@ -153,7 +210,7 @@ class Faro:
         if self.config.auto_shutdown_sec:
             timer = asyncio.get_running_loop().call_later(self.config.auto_shutdown_sec, engine.stop)
         if self.config.metrics_port:
-            self.ops = OpsServer(engine.status, self.config.metrics_address, self.config.metrics_port)
+            self.ops = OpsServer(status, self.config.metrics_address, self.config.metrics_port)
             try:
                 await self.ops.start()
             except OSError as exc:
@@ -162,10 +219,16 @@ class Faro:
                 reason = (exc.strerror or str(exc)).rsplit("): ", 1)[-1]  # asyncio repeats the address
                 raise ConfigError(f"cannot serve metrics on {addr}: {reason}") from None
             log.info("metrics, /health and /ready on http://%s:%d", self.ops.host, self.ops.port)
-        view = asyncio.create_task(StatusView(engine.status).run()) if self._status_view else None
+        view = asyncio.create_task(StatusView(status).run()) if self._status_view else None
+        handlers.start()
+        drain = HANDLER_DRAIN_SECONDS
         try:
             await engine.run(specs)
+        except asyncio.CancelledError:
+            drain = 0.0  # cancelled (a crash, the caller's timeout): stop without waiting
+            raise
         finally:
+            await handlers.close(drain)  # every change was offered: the engine has drained
             if timer is not None:
                 timer.cancel()
             if view is not None:
@@ -213,7 +276,31 @@ class Faro:
     def run_sync(self) -> None:
         asyncio.run(self.run())
 
-    def _callbacks(self, jsonl: JsonlSink | None) -> Callbacks:
+    def _matched(self, export: JsonExport | None, handlers: Handlers) -> OnMatched | None:
+        """The router's callback for matched changes; None (no work at all in the router)
+        when nothing would use them."""
+        level = logging.INFO if export is not None else logging.DEBUG
+        if export is None and not handlers and not matched_log.isEnabledFor(level):
+            return None
+
+        def on_matched(ev: WatchEvent, obj: dict[str, Any], rule: ResourceRule) -> None:
+            meta = ev.meta
+            ns, name = meta.get("namespace") or "", meta.get("name") or ""
+            key = f"{ns}/{name}" if ns else name
+            m = MatchedEvent(_MATCHED[ev.type], obj, str(ev.resource.gvr), key, rule, ev.observed_at)
+            matched_log.log(
+                level, "CONFIG [%s] %s %s", m.event_type, m.gvr, key, extra={"correlation_id": ev.uid}
+            )
+            if export is not None:
+                try:
+                    export.write(m)
+                except OutputError as exc:
+                    self._failed(exc)
+            handlers.offer(m)
+
+        return on_matched
+
+    def _callbacks(self, jsonl: JsonlSink | None, export: JsonExport | None, handlers: Handlers) -> Callbacks:
         def on_event(story: Story, ev: StoryEvent) -> None:
             if jsonl is not None:
                 try:
@@ -266,5 +353,16 @@ class Faro:
                     last_journal = time.monotonic()
             except OutputError as exc:
                 self._failed(exc)
+            if export is not None:
+                try:
+                    export.flush()  # a reader following the file sees each change within a tick
+                except OutputError as exc:
+                    self._failed(exc)
 
-        return Callbacks(on_event=on_event, on_close=on_close, on_ready=on_ready, on_tick=on_tick)
+        return Callbacks(
+            on_event=on_event,
+            on_close=on_close,
+            on_ready=on_ready,
+            on_tick=on_tick,
+            on_matched=self._matched(export, handlers),
+        )

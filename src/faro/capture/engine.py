@@ -31,6 +31,7 @@ from faro.capture.stories import StoryBook
 from faro.config import ConfigError, FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
 from faro.kube.discovery import Discovery, UnknownResourceError
+from faro.kube.supervise import Supervisor
 from faro.kube.watch import Reflector
 from faro.model.events import Gap, StoryEvent, WatchEvent
 from faro.model.refs import ResourceType
@@ -77,6 +78,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.discovery = Discovery(self.client)
+        self.supervisor = Supervisor()
         self.correlator = Correlator()
         self.book = StoryBook(
             cluster=self.client.context or "",
@@ -99,6 +101,7 @@ class Engine:
                     line_exclude=_rxb(c.log_line_exclude),
                 ),
                 cap=c.log_cap,
+                supervisor=self.supervisor,
             )
             if c.include_logs
             else None
@@ -110,7 +113,12 @@ class Engine:
             _rx(c.event_source_exclude),
         )
         self.router = Router(
-            self.book, self.correlator, c.redact_secrets, self.logs, events, on_matched=self.callbacks.on_matched
+            self.book,
+            self.correlator,
+            c.redact_secrets,
+            self.logs,
+            events,
+            on_matched=self.callbacks.on_matched,
         )
         self.rules: list[PrimaryRule] = []
         self.pending: list[ResourceRule] = []
@@ -183,6 +191,8 @@ class Engine:
             self.correlator.bind_primary(story.correlation_id)
             for uid in story.members - {story.correlation_id}:
                 self.correlator.bound[uid] = story.correlation_id
+            if self.logs is not None:
+                self.logs.resume(story.buffer.all())
 
     async def run(self, specs: list[WatchSpec] | None = None) -> None:
         """Capture until stop(); then flush every open story with completion=shutdown."""
@@ -194,7 +204,7 @@ class Engine:
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
-                tg.create_task(self._ticker(), name="faro-ticker")
+                tg.create_task(self.supervisor.run("ticker", "the ticker", self._ticker), name="faro-ticker")
                 for wave in waves(specs):
                     started = [self._start(spec) for spec in wave]
                     await wait_settled(started, self._stop, timeout=30)
@@ -202,7 +212,8 @@ class Engine:
                     if (denied := all_forbidden(primaries)) is not None:
                         self._fatal = ConfigError(denied)
                         raise _Stopped()
-                tg.create_task(self._follow_crds(), name="faro-crds")
+                follow = self.supervisor.run("crds", "the CRD follower", self._follow_crds)
+                tg.create_task(follow, name="faro-crds")
                 self.ready.set()
                 self.callbacks.on_ready()
                 await self._stop.wait()
@@ -238,7 +249,9 @@ class Engine:
 
         k = spec.key
         r = Reflector(self.client, k.resource, k.namespace, emit, on_gap, k.label_selector, k.field_selector)
-        task = self._tg.create_task(r.run(), name=f"reflector {r.name}")
+        task = self._tg.create_task(
+            self.supervisor.run("reflector", f"watch {r.name}", r.run), name=f"reflector {r.name}"
+        )
         self.running[k] = _Running(spec, r, task)
         self.correlator.watched_kinds.add(k.resource.kind)
         return r

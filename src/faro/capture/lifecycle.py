@@ -20,8 +20,9 @@ operators publish, in the order of the table below (the first row that matches d
   cert-manager's failed or denied issuance, Flux without `Reconciling`): a failure.
 - `status.phase` (Argo Workflows: Pending/Running/Succeeded/Failed/Error, and others).
 
-In-progress rows come first, then failures, then successes: a Workflow whose phase is
-Failed also has `Completed=True`, and the failure is the answer. A condition counts only if
+In-progress rows come first, then failures, then successes, phases before conditions: a
+Workflow also has `Completed=True` when its phase is Failed or Succeeded, and the phase is
+the answer. A condition counts only if
 it describes the current generation: its own `observedGeneration` when it has one (the
 metav1.Condition convention), else `status.observedGeneration` when the controller sets it.
 """
@@ -71,8 +72,8 @@ RULES: tuple[Rule, ...] = (
     Rule(_C, "Issuing", "False", FAILED, failed_reason=True),
     Rule(_P, "Failed", outcome=FAILED),
     Rule(_P, "Error", outcome=FAILED),
-    *(Rule(_C, t, "True", SUCCEEDED) for t in ("Succeeded", "Complete", "Completed", "Ready", "Available")),
     *(Rule(_P, p, outcome=SUCCEEDED) for p in ("Succeeded", "Complete", "Completed", "Ready")),
+    *(Rule(_C, t, "True", SUCCEEDED) for t in ("Succeeded", "Complete", "Completed", "Ready", "Available")),
 )
 
 

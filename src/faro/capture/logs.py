@@ -16,7 +16,7 @@ import contextlib
 import copy
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -25,8 +25,9 @@ from faro.capture.logstate import Instance, LogFilters, Stream, container_states
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError, KubeError
-from faro.kube.logs import LogLine, follow, read
-from faro.model.events import StoryEvent
+from faro.kube.logs import LineDedup, LogLine, follow, read
+from faro.kube.supervise import Supervisor
+from faro.model.events import EventType, StoryEvent
 from faro.model.timefmt import now, parse
 
 log = logging.getLogger("faro.logs")
@@ -43,8 +44,10 @@ class LogManager:
         max_streams: int = 50,
         filters: LogFilters | None = None,
         cap: int = 10_000,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self.client = client
+        self.supervisor = supervisor or Supervisor()
         self.emit = emit
         self.filters = filters or LogFilters()
         self.cap = cap
@@ -60,6 +63,34 @@ class LogManager:
         self.early_reads = 0  # streams read as their pod began terminating, before a slot freed
         self._tasks: set[asyncio.Task[None]] = set()
         self._read: dict[Instance, None] = {}  # instances already read to the end (bounded)
+        # Where a previous run of Faro stopped reading each instance (see resume).
+        self._resumed: dict[tuple[str, str, str, int], LineDedup] = {}
+
+    def resume(self, events: list[StoryEvent]) -> None:
+        """Take over where a previous run stopped reading: the journalled log lines of a
+        resumed story. Each instance's stream then starts at the last second that run
+        recorded and skips the lines of that second it already has, as a reconnect does, so
+        a crash of Faro (SIGKILL) loses no line and records none twice."""
+        for ev in events:
+            d = ev.data
+            if ev.event_type is not EventType.CONTAINER_LOG or ev.action != "log" or not d.get("time"):
+                continue
+            key = (
+                ev.namespace,
+                str(d.get("pod", "")),
+                str(d.get("container", "")),
+                int(d.get("restart") or 0),
+            )
+            dedup = self._resumed.setdefault(key, LineDedup())
+            line = LogLine(str(d["time"]), str(d.get("line", "")).encode())
+            if line.timestamp[:19] >= dedup.second:
+                dedup.accept(line)
+
+    def _stream(self, cids: list[str], inst: Instance, **state: Any) -> Stream:
+        """A stream of inst, resuming a previous run's reading of it if there was one."""
+        key = (inst.namespace, inst.pod, inst.container, inst.restart)
+        dedup = self._resumed.pop(key, None)
+        return Stream(set(cids), inst, **state) if dedup is None else Stream(set(cids), inst, dedup, **state)
 
     def pod_changed(self, cids: list[str], pod: dict[str, Any], deleted: bool = False) -> None:
         """Called for every change of a pod that belongs to stories (sync, never blocks).
@@ -86,7 +117,7 @@ class LogManager:
                 # only in the `previous` log now: read it once.
                 self._read_once(cids, Instance(ns, name, uid, container, restarts - 1), previous=True)
             if state == "running" and not deleted:
-                st = Stream(set(cids), Instance(ns, name, uid, container, restarts))
+                st = self._stream(cids, Instance(ns, name, uid, container, restarts))
                 self._start(st)
                 self._early_if(terminating, st)
             elif state == "terminated":
@@ -99,13 +130,14 @@ class LogManager:
         at termination can come too late (the last words are still added if it does not)."""
         if terminating and not st.following and not st.early:
             st.early = True
-            self._spawn(self._read_early(st))
+            self._spawn(f"early log read {_name(st.inst)}", lambda: self._read_early(st))
 
     def _read_once(self, cids: list[str], inst: Instance, previous: bool) -> None:
         if inst in self._read:
             return
         self._mark_read(inst)
-        self._spawn(self._final(Stream(set(cids), inst, previous=previous, ending=True)))
+        st = self._stream(cids, inst, previous=previous, ending=True)
+        self._spawn(f"final log read {_name(inst)}", lambda: self._final(st))
 
     def _mark_read(self, inst: Instance) -> None:
         self._read[inst] = None
@@ -114,10 +146,13 @@ class LogManager:
 
     def _start(self, st: Stream) -> None:
         self.streams[(st.inst.pod_uid, st.inst.container)] = st
-        st.task = self._spawn(self._run(st))
+        st.task = self._spawn(f"log stream {_name(st.inst)}", lambda: self._run(st))
 
-    def _spawn(self, coro: Any) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+    def _spawn(self, name: str, start: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
+        """A supervised task: one that fails unexpectedly is started again (its stream's
+        dedup state survives, so a restart neither loses nor repeats a line)."""
+        run = self.supervisor.run("log_stream", name, start)
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(run)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
@@ -279,3 +314,7 @@ class LogManager:
         for t in rest:
             t.cancel()
         await asyncio.gather(*rest, return_exceptions=True)
+
+
+def _name(inst: Instance) -> str:
+    return f"{inst.namespace}/{inst.pod}/{inst.container}#{inst.restart}"

@@ -33,6 +33,7 @@ def snapshot(engine: Engine) -> Status:
         started_at=engine.started_at,
         now=t,
         memory_bytes=resident_bytes(),
+        task_restarts=dict(engine.supervisor.restarts),
         events_per_minute=engine.rate.per_minute(t, total),
         ready=engine.ready.is_set(),
         watches=[

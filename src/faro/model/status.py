@@ -91,6 +91,7 @@ class Status:
     lag: Histogram = field(default_factory=Histogram)
     recent: list[StoryDigest] = field(default_factory=list)
     handlers: list[HandlerStatus] = field(default_factory=list)  # filled in by api/
+    task_restarts: dict[str, int] = field(default_factory=dict)  # by kind: reflector, log_stream, ...
     memory_bytes: int = 0  # resident set size now
     events_per_minute: float = 0.0  # watch events handled over the last minute
 

@@ -148,6 +148,13 @@ TABLE: tuple[Row, ...] = (
         _one(lambda s: s.held_expired),
     ),
     Row(
+        "faro_task_restarts",
+        "counter",
+        "Tasks restarted alone after an unexpected failure, by kind of task.",
+        ("task",),
+        lambda s: [((k,), float(n)) for k, n in sorted(s.task_restarts.items())],
+    ),
+    Row(
         "faro_stories_closed",
         "counter",
         "Stories closed, by completion reason.",

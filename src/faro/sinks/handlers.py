@@ -99,7 +99,8 @@ class HandlerQueue:
                 self._workers, thread_name_prefix=f"faro-handler-{self.name}"
             )
         self._tasks = [
-            asyncio.create_task(self._work(), name=f"faro-handler-{self.name}-{i}") for i in range(self._workers)
+            asyncio.create_task(self._work(), name=f"faro-handler-{self.name}-{i}")
+            for i in range(self._workers)
         ]
 
     def offer(self, ev: MatchedEvent) -> bool:
@@ -109,7 +110,7 @@ class HandlerQueue:
             if self.dropped[QUEUE_FULL] == 1:
                 log.warning(
                     "event handler %s is behind: its queue of %d changes is full, so new changes "
-                    "for it are dropped (counted in faro_handler_dropped_total{reason=\"queue_full\"}; "
+                    'for it are dropped (counted in faro_handler_dropped_total{reason="queue_full"}; '
                     "raise handler_queue_size or make the handler faster)",
                     self.name,
                     self._capacity,
@@ -171,7 +172,9 @@ class HandlerQueue:
         self._failures[key] = failures + 1
         self.retries += 1
         delay = min(self._base * 2**failures, self._max)
-        log.debug("event handler %s failed on %s %s (%r); retry in %.3fs", self.name, ev.gvr, ev.key, exc, delay)
+        log.debug(
+            "event handler %s failed on %s %s (%r); retry in %.3fs", self.name, ev.gvr, ev.key, exc, delay
+        )
         self._timers[key] = asyncio.get_running_loop().call_later(delay, self._again, key)
         return True
 
