@@ -167,6 +167,11 @@ class FaroConfig(BaseModel):
     metrics_port: int = Field(default=8080, ge=0, le=65535)
     metrics_address: str = "127.0.0.1"
     correlation_timeout: float = Field(default=300.0, gt=0)
+    max_open_stories: int = Field(
+        default=10_000,
+        ge=1,
+        description="Open stories at once; past it the one opened longest ago closes as 'evicted' (written whole)",
+    )
     include_logs: bool = True
     max_log_streams: int = Field(default=50, ge=1)
     related: list[str] = Field(default_factory=list, description='Extra child kinds, or ["all"]')

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 import time
@@ -78,7 +79,7 @@ async def test_retries_back_off_exponentially_then_the_change_is_dropped_and_cou
         await q.close()
     times = [t for seen, t in h.attempts if seen == ("a", 1)]
     assert len(times) == 5  # the first attempt and max_retries retries
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     for gap, want in zip(gaps, (0.01, 0.02, 0.04, 0.04), strict=True):  # doubling, capped
         assert gap >= want - 0.002
     assert gaps[3] < 0.5

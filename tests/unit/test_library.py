@@ -63,6 +63,7 @@ def test_add_event_handler_takes_objects_with_on_matched_before_run() -> None:
             pass
 
     f = Faro(FaroConfig(resources=[ResourceRule(gvr="apps/v1/Deployment")]))
+    assert f.status() is None  # nothing captured yet
     f.add_event_handler(H())
     f.add_event_handler(H())
     with pytest.raises(TypeError, match="on_matched"):
@@ -140,7 +141,11 @@ async def test_matched_changes_reach_handlers_the_export_and_the_log(
     router = _router(on_matched)
     rules = (PrimaryRule.compile(rule, DEPLOY),)
     with caplog.at_level(logging.INFO, logger="faro.matched"):
-        for ev in (_dep("web", "ns", 1, WatchType.ADDED), _dep("web", "ns", 2), _dep("web", "ns", 3, WatchType.DELETED)):
+        for ev in (
+            _dep("web", "ns", 1, WatchType.ADDED),
+            _dep("web", "ns", 2),
+            _dep("web", "ns", 3, WatchType.DELETED),
+        ):
             router.route(ev, frozenset({PRIMARY}), rules)
     await handlers.close()
     export.close()
@@ -152,7 +157,8 @@ async def test_matched_changes_reach_handlers_the_export_and_the_log(
     assert keep.events[0].object["metadata"]["uid"] == "uid-web"
     lines = [orjson.loads(line) for line in export.path.read_bytes().splitlines()]
     assert [(d["eventType"], d["gvr"], d["namespace"], d["name"], d["uid"], d["labels"]) for d in lines] == [
-        (t, "apps/v1/deployments", "ns", "web", "uid-web", {"app": "web"}) for t in ("ADDED", "UPDATED", "DELETED")
+        (t, "apps/v1/deployments", "ns", "web", "uid-web", {"app": "web"})
+        for t in ("ADDED", "UPDATED", "DELETED")
     ]
     assert lines[0]["timestamp"] == "2026-01-02T03:04:06.500Z"
     logged = [r.getMessage() for r in caplog.records if r.name == "faro.matched"]

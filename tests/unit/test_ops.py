@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from faro.model.status import EventRate, Histogram, Status, StoryDigest, WatchStatus, human_duration
+from faro.model.status import (
+    EventRate,
+    HandlerStatus,
+    Histogram,
+    Status,
+    StoryDigest,
+    WatchStatus,
+    human_duration,
+)
 from faro.ops.metrics import TABLE, exposition
 from faro.ops.server import health, ready
 from faro.ops.status_view import render
@@ -53,6 +61,10 @@ def scripted() -> Status:
         held_expired=9,
         lag=lag,
         recent=[StoryDigest("apps/v1/Deployment", "prod", "web", 2, "terminal", 88)],
+        handlers=[
+            HandlerStatus("Notifier", 40, 3, {"queue_full": 2, "retries_exhausted": 1}, 5),
+            HandlerStatus("Audit", 42, 0, {"queue_full": 0, "retries_exhausted": 0}, 0),
+        ],
         memory_bytes=52_428_800,
         events_per_minute=1530.25,
     )

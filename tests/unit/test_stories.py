@@ -72,3 +72,34 @@ def test_the_same_change_from_a_second_watch_is_recorded_once() -> None:
     first, again = _ev("Job", "job", 1, 100.0, WatchType.ADDED), _ev("Job", "job", 1, 100.1, WatchType.ADDED)
     _record(book, first)
     assert book.repeated(again) and not book.repeated(_ev("Job", "job", 2, 100.2))
+
+
+def test_past_max_open_the_story_opened_longest_ago_is_evicted_whole_and_its_next_change_reopens() -> None:
+    closed: list[Story] = []
+    book = _book(closed)
+    book.max_open = 3
+    for i in range(5):
+        _record(book, _ev("Job", f"j{i}", 1, float(i), WatchType.ADDED))
+    assert sorted(book.open) == ["j2", "j3", "j4"]
+    assert [(s.correlation_id, s.completion, s.event_count) for s in closed] == [
+        ("j0", "evicted", 1),
+        ("j1", "evicted", 1),
+    ]
+    assert book.evicted == 2
+    _record(book, _ev("Job", "j0", 2, 10.0))  # the evicted primary changes again: episode 2
+    assert book.open["j0"].episode == 2 and len(book.open) == 3
+
+
+def test_a_deleted_primary_leaves_no_bookkeeping_behind() -> None:
+    closed: list[Story] = []
+    book = _book(closed)
+    for i in range(50):
+        _record(book, _ev("Job", f"j{i}", 1, 0.0, WatchType.ADDED))
+        _record(book, _ev("Job", f"j{i}", 2, 1.0, WatchType.DELETED))
+    book.tick(10.0)
+    assert len(closed) == 50 and not book.open
+    left = {
+        name: len(getattr(book, name))
+        for name in ("episodes", "primaries", "_last", "_seen", "_alive", "_orphans")
+    }
+    assert left == dict.fromkeys(left, 0)

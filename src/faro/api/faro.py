@@ -88,6 +88,7 @@ class Faro:
         self.files = StoryFiles(Path(config.output_dir), __version__) if config.write_stories else None
         self._event_handlers: list[EventHandler] = []
         self.export_path: Path | None = None  # the JSON export file of the last run (json_export)
+        self._status: Callable[[], Status] | None = None
         # Counts, not the stories: a long-running capture must not keep every story in memory.
         self.closed_count = 0
         self.written_count = 0
@@ -97,6 +98,11 @@ class Faro:
     @property
     def engine(self) -> Engine | None:
         return self._engine
+
+    def status(self) -> Status | None:
+        """A snapshot of the capture (what /metrics shows: watches, stories, event handlers'
+        queues and counts); None before the first run has started capturing."""
+        return self._status() if self._status is not None else None
 
     def add_event_handler(self, handler: EventHandler) -> None:
         """Have handler.on_matched(event: MatchedEvent) called for every matched change of
@@ -198,6 +204,7 @@ class Faro:
             s.handlers = handlers.status()
             return s
 
+        self._status = status
         specs = await self._start(engine.resolve())  # bad resource names fail here, before any output
         if specs is None:
             return  # stopped during discovery

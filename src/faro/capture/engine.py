@@ -86,6 +86,7 @@ class Engine:
             on_close=self._closed,
             settle=self.settle,
             correlation_timeout=self.config.correlation_timeout,
+            max_open=self.config.max_open_stories,
         )
         c = self.config
         self.logs = (

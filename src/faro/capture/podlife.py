@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from faro.capture.replacements import Replacements
 from faro.model.events import EventType, StoryEvent
 from faro.model.timefmt import parse
 
@@ -44,6 +45,7 @@ class _PodState:
 @dataclass
 class PodLifecycle:
     pods: dict[str, _PodState] = field(default_factory=dict)
+    replacements: Replacements = field(default_factory=Replacements)
 
     def observe(self, pod: dict[str, Any], at: float, deleted: bool = False) -> list[StoryEvent]:
         meta = pod.get("metadata") or {}
@@ -53,10 +55,12 @@ class PodLifecycle:
         def ev(etype: EventType, action: str, data: dict[str, Any], when: float = at) -> None:
             out.append(StoryEvent("", when, etype, name, ns, "Pod", action, {"pod": name, **data}))
 
+        status = pod.get("status") or {}
+        phase = status.get("phase") or "Pending"
         if deleted:
             self.pods.pop(uid, None)
+            self.replacements.gone(pod, "deleted", at)
             return out
-        status = pod.get("status") or {}
         ps = self.pods.get(uid)
         if ps is None:
             ps = self.pods[uid] = _PodState()
@@ -64,8 +68,15 @@ class PodLifecycle:
             # by when Faro saw it, or it would sort before what really came first (its Job).
             created = parse(meta.get("creationTimestamp"))
             started = created if created is not None and at - created >= 1.0 else at
-            ev(EventType.POD_STARTING, "start", {"node": (pod.get("spec") or {}).get("nodeName")}, started)
-        phase = status.get("phase") or "Pending"
+            start: dict[str, Any] = {"node": (pod.get("spec") or {}).get("nodeName")}
+            replaced = self.replacements.replaced_by(pod, at)
+            if replaced is not None:
+                start["replaces"] = replaced
+            ev(EventType.POD_STARTING, "start", start, started)
+        if meta.get("deletionTimestamp"):
+            self.replacements.gone(pod, "terminating", at)
+        elif phase == "Failed":
+            self.replacements.gone(pod, "failed", at)
         if phase != ps.phase:
             if ps.phase:
                 ev(

@@ -59,6 +59,7 @@ class StoryBook:
     settle: float = 3.0
     correlation_timeout: float = 300.0
     cap: int = 20_000
+    max_open: int = 10_000  # open stories at once; past it the one opened longest ago is closed
     open: dict[str, Story] = field(default_factory=dict)
     episodes: dict[str, int] = field(default_factory=dict)
     # Last states are kept encoded: bytes are invisible to the cyclic GC and several times
@@ -71,6 +72,7 @@ class StoryBook:
     # The last changes recorded per member, to drop the copies overlapping watches deliver.
     _seen: dict[str, tuple[tuple[WatchType, str], ...]] = field(default_factory=dict)
     _current: tuple[WatchEvent | None, bytes, list[dict[str, Any]] | None] = (None, b"", None)
+    evicted: int = 0  # stories closed early because max_open were open
 
     def story_for(self, cid: str, now: float) -> Story | None:
         """The open story of cid, opening the next episode if the last one closed."""
@@ -106,10 +108,20 @@ class StoryBook:
             last_activity=now,
         )
         self.open[cid] = story
+        if len(self.open) > self.max_open:
+            self._evict(now)
         for ev in self._orphans.pop(cid, ()):
             ev.correlation_id = cid
             self._record(story, ev)
         return story
+
+    def _evict(self, now: float) -> None:
+        """Past max_open, the story opened longest ago is closed as "evicted" and written
+        whole: memory stays bounded and nothing recorded is lost. Its primary's next change
+        opens the next episode, as after any close."""
+        oldest = next(iter(self.open.values()))
+        self.evicted += 1
+        self.close(oldest, "evicted", now)
 
     def resume(self, story: Story, now: float) -> None:
         """Adopt a story journalled by a previous run; what happened meanwhile is a gap."""
@@ -302,6 +314,7 @@ class StoryBook:
                 self._seen.pop(uid, None)
             self._orphans.pop(story.correlation_id, None)
             self._alive.pop(story.correlation_id, None)
+            self.episodes.pop(story.correlation_id, None)  # a deleted uid never comes back
         self.on_close(story)
         return story
 
