@@ -170,7 +170,7 @@ class FaroConfig(BaseModel):
     max_open_stories: int = Field(
         default=10_000,
         ge=1,
-        description="Open stories at once; past it the one opened longest ago closes as 'evicted' (written whole)",
+        description="Open stories at once; past it the oldest closes as 'evicted' (written whole)",
     )
     include_logs: bool = True
     max_log_streams: int = Field(default=50, ge=1)

@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -20,12 +21,12 @@ from tests.harness.manifests import bare_pod
 from tests.harness.pods import wait_running
 
 
-def start_faro(cluster: LocalCluster, namespace: str, out: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_faro(cluster: LocalCluster, namespace: str, out: Path, log: BinaryIO) -> subprocess.Popen[bytes]:
     args = ["--resource", "v1/Pod", "-n", namespace, "-o", str(out), "--metrics-port", "0"]
     return subprocess.Popen(
         [sys.executable, "-m", "faro", *args, "--log-format", "json", "--log-level", "debug"],
         stdout=subprocess.DEVNULL,
-        stderr=log.open("ab"),
+        stderr=log,
         env={**cluster.env, "KUBECONFIG": str(cluster.kubeconfig)},
     )
 
@@ -49,7 +50,8 @@ class Writer(threading.Thread):
 def test_sigkill_and_restart_records_every_log_line_once(
     cluster: LocalCluster, namespace: str, tmp_path: Path
 ) -> None:
-    out, faro_log = tmp_path / "out", tmp_path / "faro.log"
+    out = tmp_path / "out"
+    faro_log = (tmp_path / "faro.log").open("ab")  # both runs' logs, for a failure to show
     logs = PodLogs(cluster, namespace, "chatty")
     logs.install(["app"])
     first = start_faro(cluster, namespace, out, faro_log)
@@ -95,6 +97,8 @@ def test_sigkill_and_restart_records_every_log_line_once(
         writer.halt.set()
         if first.poll() is None:
             os.kill(first.pid, signal.SIGKILL)
+            first.wait(10)
+        faro_log.close()
     doc = load_story(path)
     lines = [
         e["data"]["line"]

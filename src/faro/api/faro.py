@@ -227,7 +227,7 @@ class Faro:
                 raise ConfigError(f"cannot serve metrics on {addr}: {reason}") from None
             log.info("metrics, /health and /ready on http://%s:%d", self.ops.host, self.ops.port)
         view = asyncio.create_task(StatusView(status).run()) if self._status_view else None
-        handlers.start()
+        handlers.start(engine.supervisor)  # a worker that fails unexpectedly is restarted alone
         drain = HANDLER_DRAIN_SECONDS
         try:
             await engine.run(specs)

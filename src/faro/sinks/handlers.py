@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from faro.kube.supervise import Supervisor
 from faro.model.status import HandlerStatus
 from faro.sinks.matched import MatchedEvent
 
@@ -93,13 +94,17 @@ class HandlerQueue:
         self.retries = 0
         self.dropped = {RETRIES_EXHAUSTED: 0, QUEUE_FULL: 0}
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor | None = None) -> None:
         if not self._async:
             self._threads = concurrent.futures.ThreadPoolExecutor(
                 self._workers, thread_name_prefix=f"faro-handler-{self.name}"
             )
+        sup = supervisor or Supervisor()
         self._tasks = [
-            asyncio.create_task(self._work(), name=f"faro-handler-{self.name}-{i}")
+            asyncio.create_task(
+                sup.run("handler", f"event handler {self.name} worker {i}", self._work),
+                name=f"faro-handler-{self.name}-{i}",
+            )
             for i in range(self._workers)
         ]
 
@@ -254,9 +259,9 @@ class Handlers:
     def __bool__(self) -> bool:
         return bool(self.queues)
 
-    def start(self) -> None:
+    def start(self, supervisor: Supervisor | None = None) -> None:
         for q in self.queues:
-            q.start()
+            q.start(supervisor)
 
     def offer(self, ev: MatchedEvent) -> None:
         for q in self.queues:
