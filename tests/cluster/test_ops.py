@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -45,8 +46,22 @@ async def test_metrics_health_ready_during_a_capture(
         code, body = await asyncio.to_thread(get, f"http://127.0.0.1:{port}/health")
         assert code == 200
         doc = json.loads(body)
-        assert doc["status"] == "healthy" and doc["uptime"] > 0 and doc["active_correlations"] == 0
-        assert set(doc) == {"status", "timestamp", "uptime", "active_correlations", "active_workers"}
+        assert doc["status"] == "healthy" and doc["active_correlations"] == 0
+        assert set(doc) == {
+            "status",
+            "timestamp",
+            "uptime",
+            "uptime_seconds",
+            "active_correlations",
+            "active_workers",
+            "memory_bytes",
+            "events_processed",
+            "events_per_minute",
+        }
+        # the specification's runtime statistics: "1h30m"-style uptime, memory, events/minute
+        assert re.fullmatch(r"\d+s|\d+m(\d+s)?", doc["uptime"]) and doc["uptime_seconds"] > 0
+        assert 20 * 2**20 < doc["memory_bytes"] < 2 * 2**30
+        assert doc["events_processed"] >= 3 and doc["events_per_minute"] > 0
         code, body = await asyncio.to_thread(get, f"http://127.0.0.1:{port}/ready")
         assert code == 200 and json.loads(body)["ready"] is True
         code, text = await asyncio.to_thread(get, f"http://127.0.0.1:{port}/metrics")

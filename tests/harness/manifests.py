@@ -79,3 +79,10 @@ def crd(
             ],
         },
     }
+
+
+def cluster_scoped_crd(group: str, kind: str = "Fleet", plural: str = "fleets") -> dict[str, Any]:
+    """A schemaless CRD with `scope: Cluster` (its objects have no namespace)."""
+    doc = crd(group, kind=kind, plural=plural)
+    doc["spec"]["scope"] = "Cluster"
+    return doc
