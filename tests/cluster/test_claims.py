@@ -198,6 +198,8 @@ async def test_every_count_of_a_repeated_event_is_recorded(
     cluster: LocalCluster, namespace: str, tmp_path: Path
 ) -> None:
     pod = "probed"
+    # a served (empty) log: without one, the final log read at stop retries for seconds
+    await asyncio.to_thread(PodLogs(cluster, namespace, pod).install, ["app"])
     rules = [ResourceRule(gvr="v1/Pod", namespace_names=[namespace])]
     async with FaroRun(cluster, tmp_path, rules) as run:
         await cluster.aapply(bare_pod(pod), namespace)
