@@ -31,9 +31,19 @@ def cluster() -> Iterator[LocalCluster]:
         stop_cluster()
 
 
-@pytest.fixture
-def namespace(cluster: LocalCluster) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:8]}"
+def _fresh_namespace(cluster: LocalCluster, prefix: str) -> Iterator[str]:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", name)
     yield name
     cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def namespace(cluster: LocalCluster) -> Iterator[str]:
+    yield from _fresh_namespace(cluster, "t")
+
+
+@pytest.fixture
+def second_namespace(cluster: LocalCluster) -> Iterator[str]:
+    """Another fresh namespace, for what must span (or stay out of) two namespaces."""
+    yield from _fresh_namespace(cluster, "t2")

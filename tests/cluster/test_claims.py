@@ -8,11 +8,8 @@ import asyncio
 import datetime as dt
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from faro import ResourceRule, Story
 from faro.sinks.files import story_path
@@ -29,14 +26,6 @@ def _iso(when: dt.datetime) -> str:
 
 def _events_of(story: Story, event_type: str) -> list[Any]:
     return [e for e in story.buffer.all() if e.event_type.value == event_type]
-
-
-@pytest.fixture
-async def second_namespace(cluster: LocalCluster) -> AsyncIterator[str]:
-    name = f"t2-{uuid.uuid4().hex[:8]}"
-    await cluster.akubectl("create", "namespace", name)
-    yield name
-    await cluster.akubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 # 1. completion: timeout ------------------------------------------------------------------
@@ -80,32 +69,17 @@ async def test_an_ephemeral_containers_log_is_in_the_pods_story(
         await cluster.aapply(manifest, namespace)
         await asyncio.to_thread(wait_running, cluster, namespace, pod)
         debugger = {"name": "debugger", "image": IMAGE, "targetContainerName": "app"}
+        patch = ("patch", "pod", pod, "-n", namespace)
+        spec = {"spec": {"ephemeralContainers": [debugger]}}
         await cluster.akubectl(
-            "patch",
-            "pod",
-            pod,
-            "-n",
-            namespace,
-            "--subresource=ephemeralcontainers",
-            "--type=strategic",
-            "-p",
-            json.dumps({"spec": {"ephemeralContainers": [debugger]}}),
+            *patch, "--subresource=ephemeralcontainers", "--type=strategic", "-p", json.dumps(spec)
         )
         # The testbed's KWOK stages have no stage for ephemeral containers: they never get an
         # ephemeralContainerStatuses entry. Do what a kubelet does when it starts one.
         running = {"running": {"startedAt": _iso(dt.datetime.now(dt.UTC))}}
         status = {"name": "debugger", "image": IMAGE, "imageID": "", "ready": False, "restartCount": 0}
-        await cluster.akubectl(
-            "patch",
-            "pod",
-            pod,
-            "-n",
-            namespace,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            json.dumps({"status": {"ephemeralContainerStatuses": [{**status, "state": running}]}}),
-        )
+        started = {"status": {"ephemeralContainerStatuses": [{**status, "state": running}]}}
+        await cluster.akubectl(*patch, "--subresource=status", "--type=merge", "-p", json.dumps(started))
         await asyncio.to_thread(logs.wait_served, "debugger")
         logs.write("app", "app says hi")
         logs.write("debugger", "debugger line 1", "debugger line 2")

@@ -7,11 +7,9 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.harness.cluster import LocalCluster
@@ -61,14 +59,6 @@ def pod_stories(out: Path) -> dict[tuple[str, str], dict[str, Any]]:
         assert f.parent.name == meta["namespace"], f  # under OUT/<namespace>/
         found[(meta["namespace"], meta["resource_name"])] = meta
     return found
-
-
-@pytest.fixture
-def second_namespace(cluster: LocalCluster) -> Iterator[str]:
-    name = f"t2-{uuid.uuid4().hex[:8]}"
-    cluster.kubectl("create", "namespace", name)
-    yield name
-    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
 
 
 # 4. --namespace all with --name ----------------------------------------------------------

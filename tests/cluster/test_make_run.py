@@ -44,7 +44,9 @@ def test_make_run_writes_the_demo_stories(cluster: LocalCluster, tmp_path: Path)
     assert completion[("Pod", "flaky", 1)] == "deleted"
     build = found[("Build", "release-42", 1)]["metadata"]
     assert build["completion"] == "terminal"
-    assert build["completion_reason"]["condition"] == "Succeeded"
+    # the demo's Build says phase Succeeded and Succeeded=True: the phase decides (lifecycle.py)
+    assert build["completion_reason"]["outcome"] == "succeeded"
+    assert build["completion_reason"]["phase"] == "Succeeded"
     flaky = found[("Pod", "flaky", 1)]["events"]
     restarts = {e["data"]["restart"] for e in flaky if e["event_type"] == "CONTAINER_LOG"}
     assert restarts == {0, 1, 2}, "the output of each of the three container instances"
