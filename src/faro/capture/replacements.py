@@ -42,10 +42,12 @@ class Replacements:
 
     def gone(self, pod: dict[str, Any], why: str, at: float) -> None:
         """pod went away (deleted, terminating, failed): its replacement may follow."""
-        slot = _slot(pod)
         meta = pod.get("metadata") or {}
         uid = str(meta.get("uid", ""))
-        if slot is None or uid in self._recorded:
+        if uid in self._recorded:  # a terminating pod's every later update: already waiting
+            return
+        slot = _slot(pod)
+        if slot is None:
             return
         self._recorded[uid] = None
         if len(self._recorded) > MAX_OWNERS * 4:
@@ -58,6 +60,8 @@ class Replacements:
 
     def replaced_by(self, pod: dict[str, Any], at: float) -> dict[str, Any] | None:
         """The pod that the new pod replaces, if one went away there within the window."""
+        if not self._waiting:
+            return None
         slot = _slot(pod)
         queue = self._waiting.get(slot) if slot is not None else None
         while queue:
