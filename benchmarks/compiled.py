@@ -28,8 +28,8 @@ HERE = Path(__file__).resolve().parent
 CACHE = Path.home() / ".cache/faro/bench"
 
 # Everything an event crosses from the watch stream to a story buffer that mypyc compiles.
-# Left out: kube/heads.py (msgspec Structs with defaults do not compile), capture/engine.py
-# (except*), capture/logs.py (break inside try/finally): mypyc 1.x refuses those.
+# Left out: kube/decode.py (msgspec Structs with defaults do not compile), capture/engine.py
+# (except*), capture/container_logs/manager.py (break inside try/finally): mypyc 1.x refuses those.
 MODULES = [
     "faro/kube/watch.py",
     "faro/capture/pipeline.py",

@@ -118,10 +118,10 @@ def discussion(res: dict[str, Any]) -> list[str]:
             f"wall time in CPython's cyclic garbage collector (median; {full:.0f} full collections per "
             f"run, measured with `gc.callbacks`). It was the top cost (about half the time) until "
             f"watch events stopped being decoded on arrival: a reflector now reads only an event's "
-            f"head (kube/heads.py) and the object waits in the pipeline as one `bytes` value, which "
+            f"head (kube/decode.py) and the object waits in the pipeline as one `bytes` value, which "
             f"the GC never walks, and story contents and last states are kept encoded (a story's "
             f"events as tuples of bytes and numbers, which the GC stops tracking: "
-            f"src/faro/model/stored.py). The "
+            f"src/faro/model/buffer/stored.py). The "
             f"diagnostic run with the gen-0 threshold raised to 100k reached {faro_gc:,.0f} events/s "
             f"({faro_gc / inf:.2f}x informer, {faro_gc / raw:.2f}x raw)."
         )
@@ -246,7 +246,7 @@ def _deployment_sentence(res: dict[str, Any]) -> str:
         f"; its stories held {x.get('story_events_retained', 0):,} story events in "
         f"{x.get('stories_open', 0):,} stories, at a peak RSS of {rss:,.0f} MB. The rest of the stream "
         "is read by its head only: a built-in object's watch line up to its managedFields "
-        "(kube/heads.py), an entry in the owner graph, no decode"
+        "(kube/decode.py), an entry in the owner graph, no decode"
         + (f" ({bare:.1f} us per pod event in the router, stage table)." if bare else ".")
         + " The raw loop decodes every object whatever it is; the informer does too, and keeps it."
     )
@@ -335,7 +335,7 @@ def _compiled_sentence(res: dict[str, Any]) -> str:
         f"reach at most {per_raw / floor:.2f}x raw. Faro does not ship compiled: every install from "
         "source would need a C compiler and the Python headers (slim container images have neither) "
         "or a wheel per platform, mypyc refuses three of the modules on the path as written "
-        "(kube/heads.py, capture/engine.py, capture/logs.py)"
+        "(kube/decode.py, capture/engine.py, capture/container_logs/manager.py)"
         + (
             f", and the gain is not one this machine's cluster can show: in section 2 its apiserver "
             f"accepted at most {top:,.0f} writes/s, and Faro as shipped takes {pure / top:.0f} times that."

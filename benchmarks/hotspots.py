@@ -111,7 +111,7 @@ def object_sizes(sample: Path, n: int = 100_000) -> dict[str, float]:
     (Faro's strip_object: managedFields dropped), from tracemalloc."""
     import orjson
 
-    from faro.capture.redact import strip_object
+    from faro.capture.fold.redact import strip_object
 
     lines = (sample / "pods.jsonl").read_bytes().splitlines()[:n]
     tracemalloc.start()

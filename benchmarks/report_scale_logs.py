@@ -263,9 +263,9 @@ SCALE_TEXT = """\
   itself starts at {base} (the interpreter and Faro's imports, measured in the same process before it
   connects), so the cluster's objects cost the difference. kubernetes_asyncio's generated API classes
   and models (~31 MB) are not imported: Faro needs only its kubeconfig loader and session
-  (src/faro/kube/lean.py, tests/unit/test_lean_import.py). Objects of no story are read by their
+  (src/faro/kube/loader_import.py, tests/unit/test_lean_import.py). Objects of no story are read by their
   head only: a reflector decodes uid, name, namespace, resourceVersion and ownerReferences with msgspec
-  (src/faro/kube/heads.py) and the object stays one `bytes` value, decoded only if it turns out to
+  (src/faro/kube/decode.py) and the object stays one `bytes` value, decoded only if it turns out to
   belong to a story (tests/unit/test_heads.py checks that the others never are). What stays per
   unrelated object is a reflector entry (what a relist diff needs) and an owner-graph node. History:
   before that change every listed object was decoded in full and the start-up garbage pinned the
@@ -293,8 +293,8 @@ LOGS_TEXT = """\
 - **Faro keeps every line of every open story in memory**: {rss_f:,.0f} MB peak at {lines:,} lines
   (~{kb:.2f} KB per line, the process's base included: {base_logs}), against {rss_s:.0f} MB for stern, which
   prints and forgets. A story keeps a log line as its time and text plus a reference to the JSON
-  that all lines of its container instance share (src/faro/model/stored.py), packed into arrays
-  (src/faro/model/arena.py; the bytes a kept line costs in isolation are in benchmarks.md,
+  that all lines of its container instance share (src/faro/model/buffer/stored.py), packed into arrays
+  (src/faro/model/buffer/arena.py; the bytes a kept line costs in isolation are in benchmarks.md,
   section 3). Each stream's TLS connection
   reads into a 64 KiB buffer (src/faro/kube/tls.py), resident only where a read wrote into it:
   asyncio's default, 256 KiB zero-filled per connection, was ~135 MB of the peak with 500 streams,
@@ -306,7 +306,7 @@ FOUND_TEXT = """\
   instance per follow stream and, when none is left, writes `failed to create fsnotify watcher: too many
   open files` into the body after the lines it has, and ends the stream, as real kubelets do
   (derailed/k9s#1399, siderolabs/talos#5122). stern prints that text as a line and stops following.
-  Faro does not take it for a line (it has no RFC 3339 timestamp: src/faro/kube/logs.py `split_line`),
+  Faro does not take it for a line (it has no RFC 3339 timestamp: src/faro/kube/podlog.py `split_line`),
   so it never moves the resume point, and reconnects with sinceTime: {reconnects:,} reconnects,
   {lost:,} lines lost in that trial.
 """

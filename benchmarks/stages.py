@@ -6,7 +6,7 @@ seconds. Each stage runs on the same recorded pod events (the replay's pods stre
 first --events of them) in the order Faro runs them, on inputs prepared beforehand; the
 prepared inputs are moved out of the cyclic GC's sight (gc.freeze) so that each stage pays
 only for the garbage it makes, as it would in Faro. `route` is the whole of Faro's per-event
-domain work (capture/router.py: head, decode, strip, diff, encode, story buffer, pod
+domain work (capture/fold/router.py: head, decode, strip, diff, encode, story buffer, pod
 lifecycle, owner graph), each pod a primary as in the ingest benchmark; the stages above it
 are its parts. Medians of --repeat runs.
 
@@ -41,20 +41,20 @@ from typing import Any
 import orjson
 from compiled import compiled_modules
 
-from faro.capture.correlate import Correlator
-from faro.capture.diff import changes
-from faro.capture.filters import PrimaryRule
-from faro.capture.logstate import Instance, log_event
-from faro.capture.plan import CHILD, PRIMARY
-from faro.capture.podlife import PodLifecycle
-from faro.capture.redact import strip_object
-from faro.capture.router import Router
-from faro.capture.stories import StoryBook
+from faro.capture.container_logs.stream import Instance, log_event
+from faro.capture.fold.diff import changes
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.fold.owner_graph import Correlator
+from faro.capture.fold.pod_lifecycle import PodLifecycle
+from faro.capture.fold.redact import strip_object
+from faro.capture.fold.roles import CHILD, PRIMARY
+from faro.capture.fold.router import Router
+from faro.capture.fold.story_book import StoryBook
 from faro.config import ResourceRule
-from faro.kube.heads import line_head
+from faro.kube.decode import line_head
+from faro.model.buffer.stored import blob
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
-from faro.model.stored import blob
 from faro.model.story import Story
 from faro.sinks.files import StoryFiles
 

@@ -1,10 +1,10 @@
 """kube-apiserver writes built-in objects in Go field order, managedFields last in metadata:
-the premise of reading a watch line's head from its prefix (kube/heads.py), checked on the
+the premise of reading a watch line's head from its prefix (kube/decode.py), checked on the
 real apiserver's own watch lines."""
 
 from __future__ import annotations
 
-from faro.kube.heads import _prefix_head, line_head
+from faro.kube.decode import _prefix_head, line_head
 from tests.harness.cluster import LocalCluster
 from tests.harness.manifests import deployment
 

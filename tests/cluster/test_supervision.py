@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from faro import ResourceRule
-from faro.capture.logstate import Stream
+from faro.capture.container_logs.stream import Stream
 from faro.sinks.files import story_path
 from tests.harness.cluster import LocalCluster, async_wait_for
 from tests.harness.faro_run import FaroRun, load_story

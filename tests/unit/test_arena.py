@@ -1,11 +1,11 @@
-"""faro.model.arena: events packed into arrays come back exactly as they went in."""
+"""faro.model.buffer.arena: events packed into arrays come back exactly as they went in."""
 
 from __future__ import annotations
 
 import random
 
-from faro.model.arena import Arena
-from faro.model.stored import Stored
+from faro.model.buffer.arena import Arena
+from faro.model.buffer.stored import Stored
 
 
 def _events(n: int, rng: random.Random) -> list[Stored]:

@@ -84,7 +84,7 @@ def test_query_values() -> None:
 
 
 def test_kubelet_error_text_is_not_a_log_line() -> None:
-    from faro.kube.logs import LineDedup, split_line
+    from faro.kube.podlog import LineDedup, split_line
 
     assert split_line(b"failed to create fsnotify watcher: too many open files") is None
     line = split_line(b"2026-11-26T13:39:32.975798000Z hello world")

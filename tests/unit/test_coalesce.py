@@ -17,7 +17,7 @@ from aiohttp import web
 
 from faro.kube import client as client_module
 from faro.kube.client import KubeClient
-from faro.kube.logs import follow
+from faro.kube.podlog import follow
 from faro.kube.tls import socket_transport
 
 LINES = 30

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 import pytest
 
-from faro.capture.lifecycle import FAILED, SUCCEEDED, terminal, terminal_state
-from faro.capture.stories import StoryBook
+from faro.capture.fold.completion import FAILED, SUCCEEDED, terminal, terminal_state
+from faro.capture.fold.story_book import StoryBook
 from faro.model.events import WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 from faro.model.story import Story

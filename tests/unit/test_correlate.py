@@ -1,10 +1,10 @@
-"""faro.capture.correlate.Correlator: the owner graph, bound late, with holding and expiry."""
+"""faro.capture.fold.owner_graph.Correlator: the owner graph, bound late, with holding and expiry."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.correlate import Correlator
+from faro.capture.fold.owner_graph import Correlator
 from faro.model.events import WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 

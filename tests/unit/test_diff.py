@@ -1,10 +1,10 @@
-"""faro.capture.diff.changes: which paths changed, from what, to what."""
+"""faro.capture.fold.diff.changes: which paths changed, from what, to what."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.diff import MAX_CHANGES, changes
+from faro.capture.fold.diff import MAX_CHANGES, changes
 
 
 def _deploy(replicas: int, rv: str = "1", **status: Any) -> dict[str, Any]:

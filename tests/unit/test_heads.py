@@ -1,5 +1,5 @@
 """Metadata-first decoding: watch lines and list items are read by their head; the object is
-decoded only when a story needs it (kube/heads.py, model WatchEvent, capture Router)."""
+decoded only when a story needs it (kube/decode.py, model WatchEvent, capture Router)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from typing import Any
 import orjson
 import pytest
 
-from faro.capture.correlate import Correlator
-from faro.capture.filters import PrimaryRule
-from faro.capture.plan import CHILD, EVENTS, PRIMARY
-from faro.capture.router import Router
-from faro.capture.stories import StoryBook
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.fold.owner_graph import Correlator
+from faro.capture.fold.roles import CHILD, EVENTS, PRIMARY
+from faro.capture.fold.router import Router
+from faro.capture.fold.story_book import StoryBook
 from faro.config import ResourceRule
-from faro.kube.heads import line_head, list_page, object_head
+from faro.kube.decode import line_head, list_page, object_head
 from faro.model.events import StoryEvent, WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 from faro.model.story import Story
@@ -239,7 +239,7 @@ def test_sorted_keys_and_events_are_read_whole_even_in_go_order() -> None:
 
 
 def test_reflectors_read_prefixes_of_built_in_types_only() -> None:
-    from faro.kube.watch import Reflector
+    from faro.kube.reflector import Reflector
 
     thing = ResourceType(GVR("x.example.com", "v1", "things"), "Thing", True, W)
     gateway = ResourceType(GVR("gateway.networking.k8s.io", "v1", "gateways"), "Gateway", True, W)

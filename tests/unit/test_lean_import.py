@@ -1,4 +1,4 @@
-"""faro.kube.lean: Faro loads kubernetes_asyncio's kubeconfig loader without its generated
+"""faro.kube.loader_import: Faro loads kubernetes_asyncio's kubeconfig loader without its generated
 models, and anyone else in the process still gets the whole library."""
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def test_an_unexpected_layout_falls_back_to_the_plain_import() -> None:
         "import sys, json\n"
         + _COUNT
         + """
-import faro.kube.lean as lean
+import faro.kube.loader_import as lean
 class NoModels(lean.PathFinder):  # as if a release had moved the models
     @classmethod
     def find_spec(cls, name, path=None, target=None):

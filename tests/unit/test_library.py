@@ -11,11 +11,11 @@ import pytest
 
 import faro
 from faro import Faro, FaroConfig, MatchedEvent, ResourceRule, load_config
-from faro.capture.correlate import Correlator
-from faro.capture.filters import PrimaryRule
-from faro.capture.plan import PRIMARY
-from faro.capture.router import Router
-from faro.capture.stories import StoryBook
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.fold.owner_graph import Correlator
+from faro.capture.fold.roles import PRIMARY
+from faro.capture.fold.router import Router
+from faro.capture.fold.story_book import StoryBook
 from faro.model.events import WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 from faro.sinks.handlers import Handlers

@@ -1,4 +1,4 @@
-"""faro.capture.lifecycle.terminal_state: when is a story's primary done?"""
+"""faro.capture.fold.completion.terminal_state: when is a story's primary done?"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from faro.capture.lifecycle import terminal_state
+from faro.capture.fold.completion import terminal_state
 
 
 def _obj(

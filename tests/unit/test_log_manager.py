@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.logs import LogManager
-from faro.capture.logstate import Instance, Stream
+from faro.capture.container_logs.manager import LogManager
+from faro.capture.container_logs.stream import Instance, Stream
 from faro.model.events import StoryEvent
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.logs import LogManager
-from faro.capture.logstate import Instance, log_event
-from faro.kube.logs import LogLine
+from faro.capture.container_logs.manager import LogManager
+from faro.capture.container_logs.stream import Instance, log_event
+from faro.kube.podlog import LogLine
 
 
 def _line(inst: Instance, ts: str, text: str) -> Any:

@@ -1,11 +1,11 @@
-"""faro.capture.redact.strip_object: no secret values in stories, and no mutation of input."""
+"""faro.capture.fold.redact.strip_object: no secret values in stories, and no mutation of input."""
 
 from __future__ import annotations
 
 import copy
 from typing import Any
 
-from faro.capture.redact import LAST_APPLIED, strip_object
+from faro.capture.fold.redact import LAST_APPLIED, strip_object
 
 APPLIED = '{"data":{"password":"aHVudGVyMg=="}}'
 MANAGED = [{"manager": "kubectl", "operation": "Update", "fieldsV1": {"f:data": {}}}]

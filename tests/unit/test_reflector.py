@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from faro.kube.client import KubeClient
-from faro.kube.watch import Reflector
+from faro.kube.reflector import Reflector
 from faro.model.events import Gap, WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.podlife import PodLifecycle
+from faro.capture.fold.pod_lifecycle import PodLifecycle
 from faro.model.events import EventType
 
 

@@ -9,12 +9,12 @@ from typing import Any, cast
 
 import pytest
 
-from faro.capture.filters import PrimaryRule
-from faro.capture.startup import all_forbidden, check_selectors, wait_settled
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.watches.startup import all_forbidden, check_selectors, wait_settled
 from faro.config import ConfigError, ResourceRule
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError
-from faro.kube.watch import Reflector
+from faro.kube.reflector import Reflector
 from faro.model.refs import GVR, ResourceType
 
 

@@ -1,4 +1,4 @@
-"""faro.model.stored: stored story events give back exactly what StoryEvent.encode() writes,
+"""faro.model.buffer.stored: stored story events give back exactly what StoryEvent.encode() writes,
 and the cyclic GC does not keep walking them."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import tracemalloc
 import orjson
 import pytest
 
+from faro.model.buffer.stored import Freezer, blob, freeze, thaw
 from faro.model.events import EventType, StoryEvent
-from faro.model.stored import Freezer, blob, freeze, thaw
 from faro.model.story import Story
 
 LINES = [

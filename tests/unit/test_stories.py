@@ -1,10 +1,10 @@
-"""faro.capture.stories.StoryBook: when a deleted primary's story closes (its cascade)."""
+"""faro.capture.fold.story_book.StoryBook: when a deleted primary's story closes (its cascade)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.stories import StoryBook
+from faro.capture.fold.story_book import StoryBook
 from faro.model.events import WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 from faro.model.story import Story

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from faro._version import __version__
 from faro.capture.engine import Callbacks, Engine
-from faro.capture.router import OnMatched
+from faro.capture.fold.router import OnMatched
 from faro.config import ConfigError, FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
 from faro.kube.discovery import UnknownResourceError

@@ -1,12 +1,12 @@
 """RBAC for a configuration: resolve and plan its watches against the cluster, then
-derive the least-privilege manifests from that plan (see capture/rbac.py)."""
+derive the least-privilege manifests from that plan (see capture/watches/rbac.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from faro.capture import rbac
 from faro.capture.engine import Engine
+from faro.capture.watches import rbac
 from faro.config import FaroConfig
 from faro.kube.client import KubeClient
 

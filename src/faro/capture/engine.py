@@ -18,21 +18,22 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from faro.capture.correlate import Correlator
-from faro.capture.filters import PrimaryRule
-from faro.capture.logs import LogManager
-from faro.capture.logstate import LogFilters
+from faro.capture.container_logs.manager import LogManager
+from faro.capture.container_logs.stream import LogFilters
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.fold.owner_graph import Correlator
+from faro.capture.fold.roles import CRDS, PRIMARY
+from faro.capture.fold.router import EventFilters, Item, OnMatched, Router
+from faro.capture.fold.story_book import StoryBook
+from faro.capture.memory import resident_bytes
 from faro.capture.pipeline import Pipeline
-from faro.capture.plan import CRDS, DEFAULT_CHILD_KINDS, PRIMARY, WatchKey, WatchSpec, plan
-from faro.capture.router import EventFilters, Item, OnMatched, Router
-from faro.capture.snapshot import snapshot
-from faro.capture.startup import all_forbidden, check_selectors, wait_settled, waves
-from faro.capture.stories import StoryBook
+from faro.capture.watches.plan import DEFAULT_CHILD_KINDS, WatchKey, WatchSpec, plan
+from faro.capture.watches.startup import all_forbidden, check_selectors, wait_settled, waves
 from faro.config import ConfigError, FaroConfig, ResourceRule
 from faro.kube.client import KubeClient
 from faro.kube.discovery import Discovery, UnknownResourceError
+from faro.kube.reflector import Reflector
 from faro.kube.supervise import Supervisor
-from faro.kube.watch import Reflector
 from faro.model.events import Gap, StoryEvent, WatchEvent
 from faro.model.refs import ResourceType
 from faro.model.status import EventRate, Histogram, Status, StoryDigest
@@ -323,8 +324,31 @@ class Engine:
         self.lag.observe(now() - item.ev.observed_at)
 
     def status(self) -> Status:
-        """A snapshot for metrics, health, readiness and the status view."""
-        return snapshot(self)
+        """A snapshot for metrics, health, readiness and the status view: each part's own
+        report, composed."""
+        t, logs, pipe = now(), self.logs, self.pipeline
+        return Status(
+            started_at=self.started_at,
+            now=t,
+            ready=self.ready.is_set(),
+            watches=[r.status() for r in self.reflectors],
+            open_stories=len(self.book.open),
+            stories_closed=dict(self.closed_by),
+            events_processed=dict(self.processed),
+            workers=pipe.active_workers if pipe else 0,
+            queue_depth=pipe.depth if pipe else 0,
+            log_streams_active=logs.active if logs else 0,
+            log_streams_waiting=logs.waiting if logs else 0,
+            log_lines=logs.lines if logs else 0,
+            log_lines_dropped=logs.dropped if logs else 0,
+            gaps=dict(self.gap_counts),
+            held_expired=self.correlator.expired,
+            lag=self.lag,
+            recent=list(self.recent),
+            task_restarts=dict(self.supervisor.restarts),
+            memory_bytes=resident_bytes(),
+            events_per_minute=self.rate.per_minute(t, sum(self.processed.values())),
+        )
 
 
 def _custom(t: ResourceType) -> bool:

@@ -23,7 +23,7 @@ import orjson
 import yaml
 
 from faro.kube.errors import ApiError, ConfigError, KubeError
-from faro.kube.lean import import_kubernetes_asyncio
+from faro.kube.loader_import import import_kubernetes_asyncio
 from faro.kube.tls import limit_tls_read_buffer, socket_transport
 
 k8s_client, k8s_config = import_kubernetes_asyncio()

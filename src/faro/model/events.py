@@ -46,7 +46,7 @@ class WatchEvent:
     """One change of one object, as seen by a reflector.
 
     The object may arrive decoded (`obj`) or as raw JSON bytes plus its metadata head (see
-    kube/heads.py): then `meta` is answered from the head and the bytes are decoded only if
+    kube/decode.py): then `meta` is answered from the head and the bytes are decoded only if
     someone reads `obj` — most objects belong to no story and never are. `wrapped` raw bytes
     are a whole watch line ({"type", "object"}), not the object alone.
 

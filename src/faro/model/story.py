@@ -14,9 +14,9 @@ from typing import Any
 
 import orjson
 
-from faro.model.arena import Arena, Taken
+from faro.model.buffer.arena import Arena, Taken
+from faro.model.buffer.stored import Freezer, Stored, blob, order, seq_of, story_event_from_dict, thaw
 from faro.model.events import EventType, Gap, StoryEvent
-from faro.model.stored import Freezer, Stored, blob, order, seq_of, story_event_from_dict, thaw
 from faro.model.timefmt import iso_ms, parse
 
 SCHEMA = "faro.story/v1"
@@ -106,7 +106,7 @@ class Story:
     namespaces: set[str] = field(default_factory=set)
     end_time: float | None = None
     completion: str | None = None
-    completion_detail: dict[str, Any] | None = None  # why it is terminal (capture/lifecycle.py)
+    completion_detail: dict[str, Any] | None = None  # why it is terminal (capture/fold/completion.py)
     gaps: list[Gap] = field(default_factory=list)
     members: set[str] = field(default_factory=set)
     last_activity: float = 0.0

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from faro.config import ConfigError
-from faro.model.stored import blob
+from faro.model.buffer.stored import blob
 from faro.model.story import Story
 
 log = logging.getLogger("faro.files")

@@ -21,11 +21,11 @@ from typing import Any
 
 import aiohttp
 
-from faro.capture.logstate import Instance, LogFilters, Stream, container_states, log_event
+from faro.capture.container_logs.stream import Instance, LogFilters, Stream, container_states, log_event
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError, KubeError
-from faro.kube.logs import LineDedup, LogLine, follow, read
+from faro.kube.podlog import LineDedup, LogLine, follow, read
 from faro.kube.supervise import Supervisor
 from faro.model.events import EventType, StoryEvent
 from faro.model.timefmt import now, parse

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from faro.capture.diff import changes
-from faro.capture.lifecycle import terminal
+from faro.capture.fold.completion import terminal
+from faro.capture.fold.diff import changes
 from faro.model.events import EventType, Gap, StoryEvent, WatchEvent, WatchType
 from faro.model.story import Story
 from faro.model.timefmt import iso_ms, parse

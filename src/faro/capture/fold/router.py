@@ -12,13 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from faro.capture.correlate import Correlator
-from faro.capture.filters import PrimaryRule
-from faro.capture.logs import LogManager
-from faro.capture.plan import CHILD, CRDS, EVENTS, PRIMARY
-from faro.capture.podlife import PodLifecycle
-from faro.capture.redact import strip_object
-from faro.capture.stories import StoryBook, event_keys
+from faro.capture.container_logs.manager import LogManager
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.fold.owner_graph import Correlator
+from faro.capture.fold.pod_lifecycle import PodLifecycle
+from faro.capture.fold.redact import strip_object
+from faro.capture.fold.roles import CHILD, CRDS, EVENTS, PRIMARY
+from faro.capture.fold.story_book import StoryBook, event_keys
 from faro.config import ResourceRule
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
 from faro.model.timefmt import parse

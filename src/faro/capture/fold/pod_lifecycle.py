@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from faro.capture.replacements import Replacements
+from faro.capture.fold.replacements import Replacements
 from faro.model.events import EventType, StoryEvent
 from faro.model.timefmt import parse
 

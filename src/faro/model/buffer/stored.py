@@ -6,7 +6,7 @@ which then dominates Faro's CPU time (docs/benchmarks.md); as bytes they are sev
 smaller and written out as they are (orjson.Fragment). A stored event is an exact tuple of
 str/bytes/numbers, which the GC stops tracking at its first collection: instances of a class,
 even with __slots__ and only bytes in them, stay tracked, and every full collection walked
-each kept log line. A story's head packs them further, into arrays (src/faro/model/arena.py);
+each kept log line. A story's head packs them further, into arrays (src/faro/model/buffer/arena.py);
 its tail is a ring of these tuples.
 Container log lines are most of a chatty story's events, and every line of one container
 instance shares all of its JSON but its time and text: a log line keeps only those, and the

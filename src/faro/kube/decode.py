@@ -17,7 +17,7 @@ import orjson
 
 
 class OwnerRef(msgspec.Struct):
-    """What the owner graph needs of a reference (capture/correlate.py); the rest is skipped."""
+    """What the owner graph needs of a reference (capture/fold/owner_graph.py); the rest is skipped."""
 
     uid: str = ""
     kind: str = ""

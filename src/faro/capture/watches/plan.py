@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faro.capture.filters import PrimaryRule
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.fold.roles import CHILD, CRDS, EVENTS, PRIMARY
 from faro.model.refs import ResourceType
 
 MAX_NAMESPACED_WATCHES = 10
@@ -24,8 +25,6 @@ DEFAULT_CHILD_KINDS: tuple[tuple[str, str], ...] = (
     ("discovery.k8s.io", "EndpointSlice"),
     ("", "PersistentVolumeClaim"),
 )
-
-PRIMARY, CHILD, EVENTS, CRDS = "primary", "child", "events", "crds"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The first half of a story's events, packed into flat arrays: no Python object per event.
 
 Why: a chatty story keeps up to `cap / 2` events in its head, and Faro keeps every open
-story's. As one tuple per event (src/faro/model/stored.py) each kept log line still cost
+story's. As one tuple per event (src/faro/model/buffer/stored.py) each kept log line still cost
 ~340 bytes — the tuple, its float, its int, its bytes — and every full collection of
 CPython's cyclic GC walked the lists holding them: with 500 log streams at 20,000 lines/s,
 8 full collections took 0.8-0.9 s of Faro's ~12 s of CPU (4 taking 0.5-0.6 s since; the
@@ -18,7 +18,7 @@ import bisect
 from array import array
 from collections.abc import Iterator
 
-from faro.model.stored import Shared, Stored
+from faro.model.buffer.stored import Shared, Stored
 
 _WHOLE = -1  # an event stored whole (its JSON is all in the bytearray)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from faro.capture.plan import WatchSpec
+from faro.capture.watches.plan import WatchSpec
 
 READ = ["get", "list", "watch"]
 

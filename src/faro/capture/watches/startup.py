@@ -13,12 +13,13 @@ import asyncio
 import logging
 from typing import Any
 
-from faro.capture.filters import PrimaryRule
-from faro.capture.plan import CRDS, EVENTS, PRIMARY, WatchSpec
+from faro.capture.fold.filters import PrimaryRule
+from faro.capture.fold.roles import CRDS, EVENTS, PRIMARY
+from faro.capture.watches.plan import WatchSpec
 from faro.config import ConfigError
 from faro.kube.client import KubeClient
 from faro.kube.errors import ApiError
-from faro.kube.watch import Reflector
+from faro.kube.reflector import Reflector
 
 log = logging.getLogger("faro.engine")
 

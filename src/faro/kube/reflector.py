@@ -16,10 +16,10 @@ Semantics follow client-go's reflector (DESIGN.md, "Watching"):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -27,10 +27,11 @@ import orjson
 
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
+from faro.kube.decode import line_head, list_page, object_head
 from faro.kube.errors import ApiError, KubeError
-from faro.kube.heads import line_head, list_page, object_head
 from faro.model.events import Gap, WatchEvent, WatchType
 from faro.model.refs import ResourceType
+from faro.model.status import WatchStatus
 from faro.model.timefmt import now
 
 log = logging.getLogger("faro.watch")
@@ -44,20 +45,6 @@ _TYPES = {"ADDED": WatchType.ADDED, "MODIFIED": WatchType.MODIFIED, "DELETED": W
 
 class _Gone(Exception):
     """The watch's resourceVersion is too old (410): relist."""
-
-
-@dataclass
-class WatchStats:
-    """Counters a metrics exporter can read; the kube layer knows nothing of Prometheus."""
-
-    lists: int = 0
-    watches: int = 0
-    relists: int = 0
-    gone: int = 0
-    reconnects: int = 0
-    events: int = 0
-    errors: dict[int, int] = field(default_factory=dict)
-    last_error: str = ""
 
 
 class _Known(NamedTuple):
@@ -101,7 +88,8 @@ class Reflector:
         # Set once the first list has either succeeded or failed: start-up waits for this, so
         # a forbidden resource delays nothing (it keeps retrying on its own).
         self.settled = asyncio.Event()
-        self.stats = WatchStats()
+        # Its counters, as the model reports them (the kube layer knows nothing of Prometheus).
+        self.stats = WatchStatus(resource.type_name, namespace or "", synced=False)
         self._known: dict[str, _Known] = {}
         self._rv = ""
         self._need_list = True
@@ -113,6 +101,10 @@ class Reflector:
         # Test hook: while cleared, no new watch is opened (the reflector falls behind).
         self.may_watch = asyncio.Event()
         self.may_watch.set()
+
+    def status(self) -> WatchStatus:
+        """A copy of its counters, for a status snapshot."""
+        return dataclasses.replace(self.stats, synced=self.synced.is_set(), errors=dict(self.stats.errors))
 
     @property
     def name(self) -> str:

@@ -1,8 +1,8 @@
 """What a container log stream is: the instance it reads, the filters it applies, the state it
 keeps between reconnects, and the story event each line becomes.
 
-Kept apart from LogManager (capture/logs.py), which decides when streams start, wait, end and
-read once more: these are the plain values it moves around.
+Kept apart from LogManager (capture/container_logs/manager.py), which decides when streams
+start, wait, end and read once more: these are the plain values it moves around.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from faro.kube.logs import LineDedup
+from faro.kube.podlog import LineDedup
 from faro.model.events import EventType, StoryEvent
 
 

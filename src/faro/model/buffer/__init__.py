@@ -1,0 +1,1 @@
+"""The encoded event storage of a story: frozen events (stored) in append-only arenas."""
