@@ -25,9 +25,9 @@ from typing import Any
 import aiohttp
 import orjson
 
+from faro.errors import ApiError, KubeError
 from faro.kube.client import KubeClient
 from faro.kube.discovery import AGGREGATED
-from faro.kube.errors import ApiError, KubeError
 
 NS = "bench-rec"
 APPS = ["cart", "checkout", "catalog", "payments", "search", "users", "orders", "shipping", "reviews"]

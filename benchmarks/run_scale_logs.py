@@ -47,7 +47,7 @@ import run as run_suite  # noqa: E402
 import scale  # noqa: E402
 import turns  # noqa: E402
 
-from faro.kube.errors import ApiError, KubeError  # noqa: E402
+from faro.errors import ApiError, KubeError  # noqa: E402
 
 COMMAND = ".venv/bin/python benchmarks/run_scale_logs.py --inotify-instances 1024"
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import psutil
 
+from faro.errors import ApiError, KubeError
 from faro.kube.client import KubeClient
-from faro.kube.errors import ApiError, KubeError
 
 PREFIX = "bench-scale-"
 NODE = "faro-bench-0"  # tainted: only pods that tolerate faro.dev/bench land there

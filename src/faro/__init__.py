@@ -8,9 +8,9 @@ Everything else is internal.
 """
 
 from faro._version import __version__
-from faro.api import Faro, OutputError
-from faro.config import ConfigError, FaroConfig, ResourceRule, load_config
-from faro.kube.errors import ApiError, KubeError
+from faro.api import Faro
+from faro.config import FaroConfig, ResourceRule, load_config
+from faro.errors import ApiError, ConfigError, FaroError, KubeError, OutputError, UnknownResourceError
 from faro.model.events import EventType, StoryEvent
 from faro.model.story import Story
 from faro.sinks.handlers import EventHandler
@@ -23,12 +23,14 @@ __all__ = [
     "EventType",
     "Faro",
     "FaroConfig",
+    "FaroError",
     "KubeError",
     "MatchedEvent",
     "OutputError",
     "ResourceRule",
     "Story",
     "StoryEvent",
+    "UnknownResourceError",
     "__version__",
     "load_config",
 ]

@@ -30,15 +30,12 @@ from pydantic import (
 )
 
 from faro.config_keys import dotted, unknown_keys
+from faro.errors import ConfigError
 
 ALL_NAMESPACES = "all"
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _GLOB = re.compile(r"^[a-z0-9.?*-]*[?*][a-z0-9.?*-]*$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-
-
-class ConfigError(ValueError):
-    """Invalid configuration; the message is one line meant for the user."""
 
 
 def parse_duration(value: Any) -> float:

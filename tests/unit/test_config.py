@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from faro.config import (
-    ConfigError,
     FaroConfig,
     build_config,
     load_yaml,
@@ -17,6 +16,7 @@ from faro.config import (
     schema,
     split_namespaces,
 )
+from faro.errors import ConfigError
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from faro.kube.discovery import UnknownResourceError, _from_aggregated, _from_resource_list, resolve_name
+from faro.errors import UnknownResourceError
+from faro.kube.discovery import _from_aggregated, _from_resource_list, resolve_name
 from faro.model.refs import GVR, ResourceType
 
 WATCH = frozenset({"get", "list", "watch"})

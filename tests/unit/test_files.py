@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from faro.config import ConfigError
+from faro.errors import ConfigError
 from faro.model.events import EventType, StoryEvent
 from faro.model.story import Story
 from faro.sinks.files import (

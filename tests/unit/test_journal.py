@@ -12,9 +12,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from faro.errors import OutputError
 from faro.model.events import EventType, Gap, StoryEvent
 from faro.model.story import Story
-from faro.sinks.files import OutputError, StoryFiles, story_path
+from faro.sinks.files import StoryFiles, story_path
 
 UID = "a1b2c3d4-0000-4000-8000-123456789abc"
 

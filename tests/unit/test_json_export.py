@@ -10,7 +10,8 @@ from typing import Any
 import orjson
 import pytest
 
-from faro.config import ConfigError, ResourceRule
+from faro.config import ResourceRule
+from faro.errors import ConfigError
 from faro.sinks.json_export import JsonExport, record
 from faro.sinks.matched import MatchedEvent
 

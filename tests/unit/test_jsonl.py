@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from faro.config import ConfigError
+from faro.errors import ConfigError
 from faro.model.events import EventType, StoryEvent
 from faro.sinks.jsonl import JsonlSink
 

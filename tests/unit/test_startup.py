@@ -11,9 +11,9 @@ import pytest
 
 from faro.capture.fold.filters import PrimaryRule
 from faro.capture.watches.startup import all_forbidden, check_selectors, wait_settled
-from faro.config import ConfigError, ResourceRule
+from faro.config import ResourceRule
+from faro.errors import ApiError, ConfigError
 from faro.kube.client import KubeClient
-from faro.kube.errors import ApiError
 from faro.kube.reflector import Reflector
 from faro.model.refs import GVR, ResourceType
 

@@ -2,6 +2,6 @@
 
 from faro.api.faro import Faro
 from faro.api.rbac import rbac_manifests
-from faro.sinks.files import OutputError
+from faro.errors import OutputError
 
 __all__ = ["Faro", "OutputError", "rbac_manifests"]

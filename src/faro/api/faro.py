@@ -20,16 +20,15 @@ from typing import Any, TypeVar
 from faro._version import __version__
 from faro.capture.engine import Callbacks, Engine
 from faro.capture.fold.router import OnMatched
-from faro.config import ConfigError, FaroConfig, ResourceRule
+from faro.config import FaroConfig, ResourceRule
+from faro.errors import ConfigError, OutputError
 from faro.kube.client import KubeClient
-from faro.kube.discovery import UnknownResourceError
-from faro.kube.errors import ConfigError as KubeConfigError
 from faro.model.events import StoryEvent, WatchEvent, WatchType
 from faro.model.status import Status
 from faro.model.story import Story
 from faro.ops.server import OpsServer
 from faro.ops.status_view import StatusView
-from faro.sinks.files import OutputError, StoryFiles
+from faro.sinks.files import StoryFiles
 from faro.sinks.handlers import EventHandler, Handlers
 from faro.sinks.json_export import JsonExport
 from faro.sinks.jsonl import JsonlSink
@@ -146,8 +145,6 @@ class Faro:
         self._running = True
         try:
             await self._run()
-        except (KubeConfigError, UnknownResourceError) as exc:  # the caller's input, like the rest
-            raise ConfigError(str(exc)) from exc
         finally:
             self._running = False
             self._stop_requested = False  # a stop() was for this run, not for the next one

@@ -29,9 +29,10 @@ from faro.capture.memory import resident_bytes
 from faro.capture.pipeline import Pipeline
 from faro.capture.watches.plan import DEFAULT_CHILD_KINDS, WatchKey, WatchSpec, plan
 from faro.capture.watches.startup import all_forbidden, check_selectors, wait_settled, waves
-from faro.config import ConfigError, FaroConfig, ResourceRule
+from faro.config import FaroConfig, ResourceRule
+from faro.errors import ConfigError, UnknownResourceError
 from faro.kube.client import KubeClient
-from faro.kube.discovery import Discovery, UnknownResourceError
+from faro.kube.discovery import Discovery
 from faro.kube.reflector import Reflector
 from faro.kube.supervise import Supervisor
 from faro.model.events import Gap, StoryEvent, WatchEvent

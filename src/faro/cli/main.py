@@ -21,7 +21,6 @@ from faro._version import __version__
 from faro.api import Faro, OutputError, rbac_manifests
 from faro.cli.logsetup import setup_logging
 from faro.config import (
-    ConfigError,
     FaroConfig,
     build_config,
     load_yaml,
@@ -29,9 +28,7 @@ from faro.config import (
     schema,
     split_namespaces,
 )
-from faro.kube.discovery import UnknownResourceError
-from faro.kube.errors import ApiError, KubeError
-from faro.kube.errors import ConfigError as KubeConfigError
+from faro.errors import ApiError, ConfigError, KubeError
 
 ENV = {
     "log_level": "FARO_LOG_LEVEL",
@@ -236,9 +233,7 @@ async def _run(faro: Faro) -> int:
         loop.add_signal_handler(sig, on_signal)
     try:
         await faro.run()
-    except (UnknownResourceError, ConfigError) as exc:
-        fail(str(exc))
-    except KubeConfigError as exc:
+    except ConfigError as exc:  # the user's input (UnknownResourceError is one)
         fail(str(exc))
     except ApiError as exc:
         fail(f"the API server refused: {exc}", 1)
@@ -274,7 +269,7 @@ def rbac(**opts: Any) -> None:
     config = config_from_flags(opts)
     try:
         docs = asyncio.run(rbac_manifests(config, sa, sa_ns))
-    except (UnknownResourceError, KubeConfigError) as exc:
+    except ConfigError as exc:
         fail(str(exc))
     except KubeError as exc:
         fail(str(exc), 1)

@@ -22,7 +22,7 @@ import aiohttp
 import orjson
 import yaml
 
-from faro.kube.errors import ApiError, ConfigError, KubeError
+from faro.errors import ApiError, ConfigError, KubeError
 from faro.kube.loader_import import import_kubernetes_asyncio
 from faro.kube.tls import limit_tls_read_buffer, socket_transport
 

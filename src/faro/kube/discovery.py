@@ -13,15 +13,11 @@ import difflib
 from collections.abc import Iterable
 from typing import Any
 
+from faro.errors import ApiError, UnknownResourceError
 from faro.kube.client import KubeClient
-from faro.kube.errors import ApiError, KubeError
 from faro.model.refs import GVR, ResourceType
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
-
-
-class UnknownResourceError(KubeError):
-    """A resource name that matches nothing the cluster serves."""
 
 
 def _from_aggregated(doc: dict[str, Any]) -> list[ResourceType]:

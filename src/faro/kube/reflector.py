@@ -25,10 +25,10 @@ from typing import Any, NamedTuple
 import aiohttp
 import orjson
 
+from faro.errors import ApiError, KubeError
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
 from faro.kube.decode import line_head, list_page, object_head
-from faro.kube.errors import ApiError, KubeError
 from faro.model.events import Gap, WatchEvent, WatchType
 from faro.model.refs import ResourceType
 from faro.model.status import WatchStatus

@@ -31,7 +31,7 @@ from typing import Any
 
 import orjson
 
-from faro.config import ConfigError
+from faro.errors import ConfigError, OutputError
 from faro.model.buffer.stored import blob
 from faro.model.story import Story
 
@@ -43,16 +43,6 @@ CLUSTER_SCOPED_DIR = "_cluster"
 # must fit in NAME_MAX (255 on Linux and macOS filesystems).
 MAX_FILE_NAME = 200
 _COUNT = "faro_event_count"  # the line each journal pass ends with (never a story event's key)
-
-
-class OutputError(Exception):
-    """Faro could not write its output (a full disk, a directory removed or made read-only
-    while it ran); the message is one line meant for the user."""
-
-    @classmethod
-    def of(cls, exc: OSError) -> OutputError:
-        where = f" {exc.filename}" if exc.filename else ""
-        return cls(f"cannot write{where}: {exc.strerror or exc}")
 
 
 def story_path(root: Path, story: Story) -> Path:

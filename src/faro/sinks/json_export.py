@@ -19,9 +19,8 @@ from typing import IO, Any
 
 import orjson
 
-from faro.config import ConfigError
+from faro.errors import ConfigError, OutputError
 from faro.model.timefmt import iso_ms
-from faro.sinks.files import OutputError
 from faro.sinks.matched import MatchedEvent
 
 

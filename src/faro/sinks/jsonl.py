@@ -7,9 +7,8 @@ import os
 import sys
 from typing import IO
 
-from faro.config import ConfigError
+from faro.errors import ConfigError, OutputError
 from faro.model.events import StoryEvent
-from faro.sinks.files import OutputError
 
 
 class JsonlSink:

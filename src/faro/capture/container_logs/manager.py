@@ -22,9 +22,9 @@ from typing import Any
 import aiohttp
 
 from faro.capture.container_logs.stream import Instance, LogFilters, Stream, container_states, log_event
+from faro.errors import ApiError, KubeError
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient
-from faro.kube.errors import ApiError, KubeError
 from faro.kube.podlog import LineDedup, LogLine, follow, read
 from faro.kube.supervise import Supervisor
 from faro.model.events import EventType, StoryEvent

@@ -16,9 +16,8 @@ from typing import Any
 from faro.capture.fold.filters import PrimaryRule
 from faro.capture.fold.roles import CRDS, EVENTS, PRIMARY
 from faro.capture.watches.plan import WatchSpec
-from faro.config import ConfigError
+from faro.errors import ApiError, ConfigError
 from faro.kube.client import KubeClient
-from faro.kube.errors import ApiError
 from faro.kube.reflector import Reflector
 
 log = logging.getLogger("faro.engine")
