@@ -263,10 +263,10 @@ SCALE_TEXT = """\
   itself starts at {base} (the interpreter and Faro's imports, measured in the same process before it
   connects), so the cluster's objects cost the difference. kubernetes_asyncio's generated API classes
   and models (~31 MB) are not imported: Faro needs only its kubeconfig loader and session
-  (src/faro/kube/loader_import.py, tests/unit/test_lean_import.py). Objects of no story are read by their
+  (src/faro/kube/loader_import.py, tests/unit/kube/test_loader_import.py). Objects of no story are read by their
   head only: a reflector decodes uid, name, namespace, resourceVersion and ownerReferences with msgspec
   (src/faro/kube/decode.py) and the object stays one `bytes` value, decoded only if it turns out to
-  belong to a story (tests/unit/test_heads.py checks that the others never are). What stays per
+  belong to a story (tests/unit/kube/test_decode.py checks that the others never are). What stays per
   unrelated object is a reflector entry (what a relist diff needs) and an owner-graph node. History:
   before that change every listed object was decoded in full and the start-up garbage pinned the
   allocator's arenas (330 MB at 10,000 pods in this page's previous generation).

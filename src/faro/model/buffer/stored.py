@@ -11,7 +11,7 @@ its tail is a ring of these tuples.
 Container log lines are most of a chatty story's events, and every line of one container
 instance shares all of its JSON but its time and text: a log line keeps only those, and the
 shared JSON once per instance, which halves what a line costs (docs/benchmarks.md, section 3).
-Either gives back exactly the bytes StoryEvent.encode() would have (tests/unit/test_stored.py).
+Either gives back exactly the bytes StoryEvent.encode() would have (tests/unit/model/test_stored.py).
 """
 
 from __future__ import annotations

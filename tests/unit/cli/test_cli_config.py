@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from faro.cli import main as cli_main
 from faro.config import FaroConfig, schema
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def captured_config(monkeypatch: pytest.MonkeyPatch, args: list[str], env: dict[str, str]) -> FaroConfig:

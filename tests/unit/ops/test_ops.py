@@ -21,7 +21,7 @@ from faro.ops.metrics import TABLE, exposition
 from faro.ops.server import health, ready
 from faro.ops.status_view import render
 
-GOLDEN = Path(__file__).parent.parent / "golden" / "metrics.txt"
+GOLDEN = Path(__file__).parents[2] / "golden" / "metrics.txt"
 
 
 def scripted() -> Status:
