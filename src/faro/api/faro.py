@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from faro.model.status import Status
 from faro.model.story import Story
 from faro.ops.server import OpsServer
 from faro.ops.status_view import StatusView
+from faro.sinks.base import FanOut, Sink
 from faro.sinks.files import StoryFiles
 from faro.sinks.handlers import EventHandler, Handlers
 from faro.sinks.json_export import JsonExport
@@ -77,14 +77,15 @@ class Faro:
         self._on_story_closed = on_story_closed
         self._on_ready = on_ready
         self._settle = settle
-        self._journal_every = journal_every
         self._status_view = status_view
         self.ops: OpsServer | None = None
         self._engine: Engine | None = None
         self._stop_requested = False
         self._running = False
         self._starting: asyncio.Future[Any] | None = None
-        self.files = StoryFiles(Path(config.output_dir), __version__) if config.write_stories else None
+        self.files = (
+            StoryFiles(Path(config.output_dir), __version__, journal_every) if config.write_stories else None
+        )
         self._event_handlers: list[EventHandler] = []
         self.export_path: Path | None = None  # the JSON export file of the last run (json_export)
         self._status: Callable[[], Status] | None = None
@@ -152,20 +153,22 @@ class Faro:
     async def _run(self) -> None:
         self._failure = None
         async with contextlib.AsyncExitStack() as stack:  # closes in reverse order, whatever fails
-            files = self.files
-            if files is not None:
-                files.prepare()
-                stack.callback(files.unprepare)  # last: directories nothing was written to go
-                # journal writes still in flight: wait for them; one may have failed
-                stack.push_async_callback(self._closing, lambda: asyncio.to_thread(files.close))
-            jsonl = JsonlSink(self.config.jsonl) if self.config.jsonl else None
-            if jsonl is not None:
-                stack.push_async_callback(self._closing, lambda: asyncio.to_thread(jsonl.close))
-            export = JsonExport(Path(self.config.output_dir)) if self.config.json_export else None
-            if export is not None:
+            sinks: list[Sink] = []
+            if self.files is not None:
+                self.files.prepare()
+                stack.callback(self.files.unprepare)  # last: directories nothing was written to go
+                sinks.append(self.files)
+            if self.config.jsonl:
+                sinks.append(JsonlSink(self.config.jsonl))
+            if self.config.json_export:
+                export = JsonExport(Path(self.config.output_dir))
                 export.open()
                 self.export_path = export.path
-                stack.push_async_callback(self._closing, lambda: asyncio.to_thread(export.close))
+                sinks.append(export)
+            sinks.append(self._handlers())
+            fan = FanOut(sinks, self._failed)
+            # every sink's last writes (the journal's still in flight too); one may have failed
+            stack.push_async_callback(self._closing, lambda: asyncio.to_thread(fan.close))
             client = await self._start(
                 KubeClient.connect(
                     self.config.kubeconfig, self.config.context, pool_size=200 + self.config.max_log_streams
@@ -174,7 +177,7 @@ class Faro:
             if client is None:
                 return  # stopped while connecting
             stack.push_async_callback(client.close)
-            await self._capture(client, jsonl, export)
+            await self._capture(client, fan)
         if self._failure is not None:
             raise self._failure
 
@@ -184,9 +187,9 @@ class Faro:
         except OutputError as exc:
             self._failure = self._failure or exc
 
-    async def _capture(self, client: KubeClient, jsonl: JsonlSink | None, export: JsonExport | None) -> None:
+    def _handlers(self) -> Handlers:
         c = self.config
-        handlers = Handlers(
+        return Handlers(
             self._event_handlers,
             workers=c.workers,
             capacity=c.handler_queue_size,
@@ -194,7 +197,10 @@ class Faro:
             base_delay=c.handler_backoff_base,
             max_delay=c.handler_backoff_max,
         )
-        engine = Engine(self.config, client, self._callbacks(jsonl, export, handlers), settle=self._settle)
+
+    async def _capture(self, client: KubeClient, fan: FanOut) -> None:
+        handlers = next(s for s in fan.sinks if isinstance(s, Handlers))
+        engine = Engine(self.config, client, self._callbacks(fan), settle=self._settle)
 
         def status() -> Status:
             s = engine.status()
@@ -206,7 +212,7 @@ class Faro:
         if specs is None:
             return  # stopped during discovery
         if self.files is not None:
-            engine.resume(self.files.resumable())
+            engine.resume(self.files.journal.resumable())
         self._engine = engine
         if self._stop_requested:
             engine.stop()
@@ -232,7 +238,7 @@ class Faro:
             drain = 0.0  # cancelled (a crash, the caller's timeout): stop without waiting
             raise
         finally:
-            await handlers.close(drain)  # every change was offered: the engine has drained
+            await handlers.stop(drain)  # every change was offered: the engine has drained
             if timer is not None:
                 timer.cancel()
             if view is not None:
@@ -280,11 +286,13 @@ class Faro:
     def run_sync(self) -> None:
         asyncio.run(self.run())
 
-    def _matched(self, export: JsonExport | None, handlers: Handlers) -> OnMatched | None:
+    def _matched(self, fan: FanOut) -> OnMatched | None:
         """The router's callback for matched changes; None (no work at all in the router)
         when nothing would use them."""
-        level = logging.INFO if export is not None else logging.DEBUG
-        if export is None and not handlers and not matched_log.isEnabledFor(level):
+        exported = any(isinstance(s, JsonExport) for s in fan.sinks)
+        handled = any(isinstance(s, Handlers) and s for s in fan.sinks)
+        level = logging.INFO if exported else logging.DEBUG
+        if not exported and not handled and not matched_log.isEnabledFor(level):
             return None
 
         def on_matched(ev: WatchEvent, obj: dict[str, Any], rule: ResourceRule) -> None:
@@ -295,31 +303,18 @@ class Faro:
             matched_log.log(
                 level, "CONFIG [%s] %s %s", m.event_type, m.gvr, key, extra={"correlation_id": ev.uid}
             )
-            if export is not None:
-                try:
-                    export.write(m)
-                except OutputError as exc:
-                    self._failed(exc)
-            handlers.offer(m)
+            fan.on_matched(m)
 
         return on_matched
 
-    def _callbacks(self, jsonl: JsonlSink | None, export: JsonExport | None, handlers: Handlers) -> Callbacks:
+    def _callbacks(self, fan: FanOut) -> Callbacks:
         def on_event(story: Story, ev: StoryEvent) -> None:
-            if jsonl is not None:
-                try:
-                    jsonl.write(ev)
-                except OutputError as exc:
-                    self._failed(exc)
+            fan.on_event(story, ev)
             if self._on_event is not None:
                 self._call("on_event", self._on_event, story, ev)
 
         def on_close(story: Story) -> None:
-            path = None
-            try:
-                path = self.files.write(story) if self.files is not None else None
-            except OutputError as exc:
-                self._failed(exc)
+            path = fan.on_close(story)
             self.closed_count += 1
             self.written_count += path is not None
             log.info(
@@ -333,11 +328,6 @@ class Faro:
                 f" -> {path}" if path else "",
                 extra={"correlation_id": story.correlation_id},
             )
-            if jsonl is not None:
-                try:
-                    jsonl.flush()
-                except OutputError as exc:
-                    self._failed(exc)
             if self._on_story_closed is not None:
                 self._call("on_story_closed", self._on_story_closed, story, path)
 
@@ -346,27 +336,10 @@ class Faro:
             if self._on_ready is not None:
                 self._call("on_ready", self._on_ready)
 
-        last_journal = 0.0
-
-        def on_tick(open_stories: list[Story]) -> None:
-            nonlocal last_journal
-            # Journal open stories every few seconds, so a restarted Faro loses little.
-            due = time.monotonic() - last_journal >= self._journal_every
-            try:
-                if self.files is not None and due and self.files.journal_open(open_stories):
-                    last_journal = time.monotonic()
-            except OutputError as exc:
-                self._failed(exc)
-            if export is not None:
-                try:
-                    export.flush()  # a reader following the file sees each change within a tick
-                except OutputError as exc:
-                    self._failed(exc)
-
         return Callbacks(
             on_event=on_event,
             on_close=on_close,
             on_ready=on_ready,
-            on_tick=on_tick,
-            on_matched=self._matched(export, handlers),
+            on_tick=fan.on_tick,
+            on_matched=self._matched(fan),
         )

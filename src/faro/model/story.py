@@ -112,11 +112,7 @@ class Story:
     last_activity: float = 0.0
     terminal_since: float | None = None
     deleted_at: float | None = None
-    dirty: bool = True
     seq: int = 0
-    journaled_seq: int = 0  # events up to this one are in the journal (sinks/files.py)
-    journaled_lines: int = 0  # events in the journal's file (some since dropped from the buffer)
-    journaled_header: bytes = b""
     seen_keys: set[tuple[Any, ...]] = field(default_factory=set)  # Events already recorded
     buffer: EventBuffer = field(init=False)
 
@@ -137,11 +133,13 @@ class Story:
         self.buffer.append(ev)
         if ev.namespace:
             self.namespaces.add(ev.namespace)
-        self.dirty = True
 
-    def to_json(self, faro_version: str, indent: bool = True) -> bytes:
-        """The story file's bytes; events are spliced in as already-encoded JSON."""
+    def to_json(self, faro_version: str, indent: bool = True, episode: int | None = None) -> bytes:
+        """The story file's bytes; events are spliced in as already-encoded JSON. `episode`
+        overrides the number the file says (sinks/files.py: an earlier run's file has it)."""
         doc = self._document(faro_version, [orjson.Fragment(blob(f)) for f in self.buffer.frozen()])
+        if episode is not None:
+            doc["metadata"]["episode"] = episode
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0) + b"\n"
 
     def header(self, faro_version: str) -> bytes:

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 from faro.kube.supervise import Supervisor
 from faro.model.status import HandlerStatus
+from faro.sinks.base import Sink
 from faro.sinks.matched import MatchedEvent
 
 log = logging.getLogger("faro.handlers")
@@ -224,7 +225,7 @@ class HandlerQueue:
         return HandlerStatus(self.name, self.delivered, self.retries, dict(self.dropped), self.depth)
 
 
-class Handlers:
+class Handlers(Sink):
     """Every handler of a run: one queue each, started and closed together."""
 
     def __init__(
@@ -263,11 +264,14 @@ class Handlers:
         for q in self.queues:
             q.start(supervisor)
 
+    def on_matched(self, event: MatchedEvent) -> None:
+        self.offer(event)
+
     def offer(self, ev: MatchedEvent) -> None:
         for q in self.queues:
             q.offer(ev)
 
-    async def close(self, timeout: float = 10.0) -> None:
+    async def stop(self, timeout: float = 10.0) -> None:
         """Drain every queue, together, for at most timeout seconds; then stop them."""
         await asyncio.gather(*(q.close(timeout) for q in self.queues))
 

@@ -20,7 +20,9 @@ from typing import IO, Any
 import orjson
 
 from faro.errors import ConfigError, OutputError
+from faro.model.story import Story
 from faro.model.timefmt import iso_ms
+from faro.sinks.base import Sink
 from faro.sinks.matched import MatchedEvent
 
 
@@ -44,7 +46,9 @@ def export_path(root: Path, started: float) -> Path:
     return root / time.strftime("events-%Y%m%d-%H%M%S.jsonl", time.gmtime(started))
 
 
-class JsonExport:
+class JsonExport(Sink):
+    """The specification's JSON export: every matched change, one line, flushed each tick."""
+
     def __init__(self, root: Path, started: float | None = None) -> None:
         self.root = root
         self.path = export_path(root, time.time() if started is None else started)
@@ -77,6 +81,12 @@ class JsonExport:
             self._out.write(orjson.dumps(record(ev)) + b"\n")
         except OSError as exc:
             raise self._error(exc) from exc
+
+    def on_matched(self, event: MatchedEvent) -> None:
+        self.write(event)
+
+    def on_tick(self, open_stories: list[Story]) -> None:
+        self.flush()  # a reader following the file sees each change within a tick
 
     def flush(self) -> None:
         if self._out is None or not self._written:

@@ -9,9 +9,13 @@ from typing import IO
 
 from faro.errors import ConfigError, OutputError
 from faro.model.events import StoryEvent
+from faro.model.story import Story
+from faro.sinks.base import Sink
 
 
-class JsonlSink:
+class JsonlSink(Sink):
+    """Every story event as one JSON line, flushed when a story closes."""
+
     def __init__(self, target: str) -> None:
         self._own = target != "-"
         self._target = target
@@ -35,6 +39,12 @@ class JsonlSink:
             self._out.write(ev.encode() + b"\n")
         except OSError as exc:
             raise self._error(exc) from exc
+
+    def on_event(self, story: Story, ev: StoryEvent) -> None:
+        self.write(ev)
+
+    def on_close(self, story: Story) -> None:
+        self.flush()
 
     def flush(self) -> None:
         try:

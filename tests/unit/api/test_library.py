@@ -18,6 +18,7 @@ from faro.capture.fold.router import Router
 from faro.capture.fold.story_book import StoryBook
 from faro.model.events import WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
+from faro.sinks.base import FanOut
 from faro.sinks.handlers import Handlers
 from faro.sinks.json_export import JsonExport
 
@@ -116,7 +117,7 @@ def test_the_router_reports_each_matched_change_once_with_the_first_rule_that_ma
 
 def test_no_handler_and_no_export_install_nothing_in_the_router() -> None:
     f = Faro(FaroConfig(resources=[ResourceRule(gvr="apps/v1/Deployment")]))
-    assert f._matched(None, Handlers([])) is None
+    assert f._matched(FanOut([Handlers([])], lambda exc: None)) is None
 
 
 async def test_matched_changes_reach_handlers_the_export_and_the_log(
@@ -136,7 +137,7 @@ async def test_matched_changes_reach_handlers_the_export_and_the_log(
     export = JsonExport(tmp_path, started=0)
     export.open()
     handlers.start()
-    on_matched = f._matched(export, handlers)
+    on_matched = f._matched(FanOut([export, handlers], lambda exc: None))
     assert on_matched is not None
     router = _router(on_matched)
     rules = (PrimaryRule.compile(rule, DEPLOY),)
@@ -147,7 +148,7 @@ async def test_matched_changes_reach_handlers_the_export_and_the_log(
             _dep("web", "ns", 3, WatchType.DELETED),
         ):
             router.route(ev, frozenset({PRIMARY}), rules)
-    await handlers.close()
+    await handlers.stop()
     export.close()
     assert [(e.event_type, e.gvr, e.key, e.rule, e.timestamp) for e in keep.events] == [
         ("ADDED", "apps/v1/deployments", "ns/web", rule, 1767323046.5),

@@ -98,17 +98,17 @@ def test_story_files_write_and_journal(tmp_path: Path) -> None:
     files = StoryFiles(tmp_path, "1.0.0")
     story = _story()
     story.add(StoryEvent(UID, 1767323045.5, EventType.RESOURCE_UPDATE, "faro", "default", "web", "ADDED", {}))
-    assert files.journal_open([story])
-    assert not story.dirty
+    assert files.journal.write_open([story])
+    assert not files.journal.pending(story)
     files.close()
-    assert [d["metadata"]["correlation_id"] for d in files.journaled()] == [UID]
+    assert [d["metadata"]["correlation_id"] for d in files.journal.journaled()] == [UID]
     path = files.write(story)
     assert path == tmp_path / "default" / "deployment-web-a1b2c3d4.json"
     doc = orjson.loads(path.read_bytes())
     assert doc["metadata"]["faro_version"] == "1.0.0"
     assert [e["action"] for e in doc["events"]] == ["ADDED"]
     assert path.exists() and story_path(tmp_path, story) == path
-    assert files.journaled() == []  # the journal entry is removed once the story is written
+    assert files.journal.journaled() == []  # the journal entry is removed once the story is written
 
 
 def test_a_story_file_from_an_earlier_run_is_never_overwritten(tmp_path: Path) -> None:
@@ -117,7 +117,9 @@ def test_a_story_file_from_an_earlier_run_is_never_overwritten(tmp_path: Path) -
     p1 = files.write(first)
     p2 = files.write(again)
     assert p1 != p2 and p1.exists() and p2.exists()
-    assert p2.name.endswith("-2.json") and again.episode == 2
+    # The file (name and metadata) takes the next episode; the Story object is not changed.
+    assert p2.name.endswith("-2.json") and orjson.loads(p2.read_bytes())["metadata"]["episode"] == 2
+    assert again.episode == 1
     assert orjson.loads(p2.read_bytes())["metadata"]["episode"] == 2
 
 

@@ -203,7 +203,7 @@ async def test_shutdown_drains_what_is_queued_and_gives_up_after_its_bound(
         hs.offer(_ev(f"o{i % 3}", i))
     start = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="faro.handlers"):
-        await hs.close(timeout=1.0)
+        await hs.stop(timeout=1.0)
     assert steady.n == 20  # drained
     assert time.monotonic() - start < 3  # the stuck one did not hold shutdown beyond the bound
     assert any("Never: 20 changes were not delivered" in r.getMessage() for r in caplog.records)

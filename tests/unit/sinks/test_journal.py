@@ -32,7 +32,7 @@ def _ev(i: int) -> StoryEvent:
 
 def _journal(files: StoryFiles, story: Story) -> None:
     """One pass over story, as a capture makes it, written before this returns."""
-    assert files.journal_open([story])
+    assert files.journal.write_open([story])
     files.close()
 
 
@@ -54,9 +54,9 @@ def test_each_pass_appends_only_what_is_new(tmp_path: Path) -> None:
     assert second.endswith(b'{"faro_event_count":5}\n')
     _journal(files, story)  # nothing new: nothing appended
     assert _events_file(tmp_path).read_bytes() == second
-    header = orjson.loads(files.journal_path(story).read_bytes())
+    header = orjson.loads(files.journal.path(story).read_bytes())
     assert header["events"] == [] and header["metadata"]["correlation_id"] == UID
-    (doc,) = files.journaled()
+    (doc,) = files.journal.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 2, 3, 4]
     assert doc["events"] == orjson.loads(story.to_json("1.0.0"))["events"]
 
@@ -65,15 +65,14 @@ def test_the_metadata_is_rewritten_only_when_what_resuming_needs_changes(tmp_pat
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     story.add(_ev(0))
     _journal(files, story)
-    inode = files.journal_path(story).stat().st_ino
+    inode = files.journal.path(story).stat().st_ino
     story.add(_ev(1))
     _journal(files, story)  # only a new event: the metadata file is left as it is
-    assert files.journal_path(story).stat().st_ino == inode
+    assert files.journal.path(story).stat().st_ino == inode
     story.gaps.append(Gap("v1/pods", "relist", 1767323050.0, "410 Gone"))
-    story.dirty = True
     _journal(files, story)
-    assert files.journal_path(story).stat().st_ino != inode
-    (doc,) = files.journaled()
+    assert files.journal.path(story).stat().st_ino != inode
+    (doc,) = files.journal.journaled()
     resumed = Story.from_dict(doc)
     assert [g.reason for g in resumed.gaps] == ["relist"] and resumed.event_count == 2
 
@@ -83,11 +82,11 @@ def test_a_resumed_story_rewrites_its_journal_instead_of_appending_twice(tmp_pat
     for i in range(4):
         story.add(_ev(i))
     _journal(files, story)
-    (doc,) = files.journaled()
+    (doc,) = files.journal.journaled()
     resumed = Story.from_dict(doc)  # a restarted Faro
     resumed.add(_ev(4))
     _journal(files, resumed)
-    (doc,) = files.journaled()
+    (doc,) = files.journal.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 2, 3, 4]
 
 
@@ -98,7 +97,7 @@ def test_a_line_torn_by_a_crash_is_skipped(tmp_path: Path) -> None:
     _journal(files, story)
     with _events_file(tmp_path).open("ab") as f:
         f.write(_ev(2).encode()[:40])  # the crash came mid-append
-    (doc,) = files.journaled()
+    (doc,) = files.journal.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0, 1]
     assert Story.from_dict(doc).event_count == 2
 
@@ -110,7 +109,7 @@ def test_events_the_cap_dropped_between_passes_are_not_journalled(tmp_path: Path
     for i in range(1, 10):  # head keeps 0-1, the tail the last two
         story.add(_ev(i))
     _journal(files, story)
-    (doc,) = files.journaled()
+    (doc,) = files.journal.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0, 1, 8, 9]
 
 
@@ -118,8 +117,8 @@ def test_a_journal_written_whole_by_an_earlier_version_is_still_read(tmp_path: P
     files, story = StoryFiles(tmp_path, "1.0.0"), _story()
     story.add(_ev(0))
     files.journal_dir.mkdir(parents=True)
-    files.journal_path(story).write_bytes(story.to_json("0.9.0", indent=False))
-    (doc,) = files.journaled()
+    files.journal.path(story).write_bytes(story.to_json("0.9.0", indent=False))
+    (doc,) = files.journal.journaled()
     assert [e["data"]["i"] for e in doc["events"]] == [0]
 
 
@@ -130,7 +129,7 @@ def test_journal_files_are_private_even_when_recreated(tmp_path: Path) -> None:
     _events_file(tmp_path).unlink()  # removed behind Faro's back
     story.add(_ev(1))
     _journal(files, story)
-    for p in (_events_file(tmp_path), files.journal_path(story)):
+    for p in (_events_file(tmp_path), files.journal.path(story)):
         assert stat.S_IMODE(p.stat().st_mode) == 0o600
 
 
@@ -141,7 +140,7 @@ def test_writing_the_story_removes_its_journal(tmp_path: Path) -> None:
     assert _events_file(tmp_path).exists()
     files.write(story)
     assert not list((tmp_path / ".journal").iterdir())
-    assert files.journaled() == []
+    assert files.journal.journaled() == []
 
 
 def test_the_journal_of_a_chatty_story_stays_within_twice_what_the_story_keeps(tmp_path: Path) -> None:
@@ -152,7 +151,7 @@ def test_the_journal_of_a_chatty_story_stays_within_twice_what_the_story_keeps(t
         _journal(files, story)
         events = [line for line in _events_file(tmp_path).read_bytes().splitlines() if b'"data"' in line]
         assert len(events) <= 2 * 20
-    (doc,) = files.journaled()
+    (doc,) = files.journal.journaled()
     resumed = Story.from_dict(doc)
     kept = [e.data["i"] for e in resumed.buffer.all()]
     assert kept == [e.data["i"] for e in story.buffer.all()] == [*range(10), *range(490, 500)]
@@ -165,7 +164,7 @@ def test_a_resumed_story_counts_what_was_dropped_before_the_crash(tmp_path: Path
     for i in range(30):  # more between two passes than the tail holds: never journalled
         story.add(_ev(i))
     _journal(files, story)
-    (doc,) = files.journaled()
+    (doc,) = files.journal.journaled()
     resumed = Story.from_dict(doc)
     assert resumed.event_count == 30 and resumed.buffer.dropped == 26
     assert [e.data["i"] for e in resumed.buffer.all()] == [0, 1, 28, 29]
@@ -207,9 +206,9 @@ async def test_a_slow_disk_does_not_stall_the_event_loop(
     beat = asyncio.create_task(heartbeat())
     await asyncio.sleep(0.02)
     started = time.monotonic()
-    assert files.journal_open(stories)
-    assert not any(s.dirty for s in stories)  # taken on this thread, written on the worker
-    while files._pass is not None and not files._pass.done():
+    assert files.journal.write_open(stories)
+    assert not any(files.journal.pending(s) for s in stories)  # taken on this thread, written on the worker
+    while files.journal._pass is not None and not files.journal._pass.done():
         await asyncio.sleep(0.01)
     took = time.monotonic() - started
     await asyncio.sleep(0.02)  # the heartbeat notes a stall when it next runs
@@ -217,7 +216,7 @@ async def test_a_slow_disk_does_not_stall_the_event_loop(
     files.close()
     assert took >= 1.0
     assert max(stalls) < 0.2, f"the loop stalled {max(stalls):.3f} s while the journal was written"
-    docs = files.journaled()
+    docs = files.journal.journaled()
     assert len(docs) == 25 and all(len(d["events"]) == 3 for d in docs)
 
 
@@ -233,14 +232,14 @@ def test_a_pass_still_being_written_holds_back_the_next(
 
     monkeypatch.setattr(os, "fsync", held_fsync)
     files, (first, second) = StoryFiles(tmp_path, "1.0.0"), _stories(2)
-    assert files.journal_open([first])
-    assert not files.journal_open([first, second])  # the first pass is still being written
-    assert second.dirty  # left for the next pass
+    assert files.journal.write_open([first])
+    assert not files.journal.write_open([first, second])  # the first pass is still being written
+    assert files.journal.pending(second)  # left for the next pass
     gate.set()
     files.close()
-    assert files.journal_open([first, second])
+    assert files.journal.write_open([first, second])
     files.close()
-    assert sorted(d["metadata"]["correlation_id"] for d in files.journaled()) == sorted(
+    assert sorted(d["metadata"]["correlation_id"] for d in files.journal.journaled()) == sorted(
         [first.correlation_id, second.correlation_id]
     )
 
@@ -258,18 +257,18 @@ def test_a_story_closed_while_its_journal_is_written_leaves_no_journal(
 
     monkeypatch.setattr(os, "fsync", worker_waits)
     files, (story,) = StoryFiles(tmp_path, "1.0.0"), _stories(1)
-    assert files.journal_open([story])
+    assert files.journal.write_open([story])
     path = files.write(story)  # closed before its journal was written
     gate.set()
     files.close()
-    assert files.journaled() == [] and not list(files.journal_dir.iterdir())
+    assert files.journal.journaled() == [] and not list(files.journal_dir.iterdir())
     assert path == story_path(tmp_path, story) and path.exists()
 
 
 def test_a_failed_background_write_is_raised(tmp_path: Path) -> None:
     files, (story,) = StoryFiles(tmp_path, "1.0.0"), _stories(1)
     tmp_path.joinpath(".journal").write_text("not a directory")
-    assert files.journal_open([story])
+    assert files.journal.write_open([story])
     with pytest.raises(OutputError, match=r"^cannot write \S*/\.journal: File exists$") as info:
         files.close()
     assert isinstance(info.value.__cause__, FileExistsError)
@@ -280,7 +279,7 @@ def test_a_damaged_or_foreign_journal_entry_is_skipped_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     files, (story,) = StoryFiles(tmp_path, "1.0.0"), _stories(1)
-    assert files.journal_open([story])
+    assert files.journal.write_open([story])
     files.close()
     bad = {
         "foreign.json": b'{"metadata": {"schema": "faro.story/v1"}}',
@@ -289,7 +288,7 @@ def test_a_damaged_or_foreign_journal_entry_is_skipped_with_a_warning(
     }
     for name, body in bad.items():
         (files.journal_dir / name).write_bytes(body)
-    resumed = files.resumable()
+    resumed = files.journal.resumable()
     assert [s.correlation_id for s in resumed] == [story.correlation_id]
     assert [e.data for e in resumed[0].buffer.all()] == [e.data for e in story.buffer.all()]
     warned = sorted(r.getMessage().split(":")[0] for r in caplog.records if r.levelname == "WARNING")

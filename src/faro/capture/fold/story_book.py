@@ -274,8 +274,7 @@ class StoryBook:
         """A gap in what Faro saw applies to every open story it could concern."""
         for cid, story in self.open.items():
             if cids is None or cid in cids:
-                story.gaps.append(gap)
-                story.dirty = True
+                story.gaps.append(gap)  # the journal sees the changed metadata at its next pass
 
     def tick(self, now: float) -> list[Story]:
         """Close what is due; returns the stories closed."""
