@@ -284,11 +284,6 @@ def _timeline(case: Case) -> Iterator[tuple[float, str, Any]]:
             yield at, kind, payload
 
 
-def journal(files: StoryFiles) -> Any:
-    """The journal of open stories (sinks/journal.py; StoryFiles itself before it had one)."""
-    return getattr(files, "journal", files)
-
-
 def replay(case: Case, out: Path) -> None:
     files = StoryFiles(out, VERSION)
     cap = Capture(case, files)
@@ -303,11 +298,11 @@ def replay(case: Case, out: Path) -> None:
         elif kind == "relist":
             cap.list(payload, now, relist=True)
         elif kind == "crash":  # killed: its last journal pass is all the next one gets
-            journal(files).write_open(list(cap.book.open.values()))
-            journal(files).close()
+            files.journal.write_open(list(cap.book.open.values()))
+            files.journal.close()
         elif kind == "resume":
             cap = Capture(case, files)
-            for story in journal(files).resumable():  # Engine.resume
+            for story in files.journal.resumable():  # Engine.resume
                 cap.book.resume(story, now)
                 cap.correlator.bind_primary(story.correlation_id)
                 for uid in story.members - {story.correlation_id}:
