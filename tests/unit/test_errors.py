@@ -17,7 +17,7 @@ def test_every_error_faro_raises_on_purpose_is_a_faro_error() -> None:
 
 def test_the_tree_has_one_config_error() -> None:
     import faro.config
-    import faro.kube.client
+    import faro.kube.kubeconfig
 
     assert faro.config.ConfigError is ConfigError
-    assert faro.kube.client.ConfigError is ConfigError  # kubeconfig problems too
+    assert faro.kube.kubeconfig.ConfigError is ConfigError  # kubeconfig problems too

@@ -11,46 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
-import os
-import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 import aiohttp
 import orjson
-import yaml
 
-from faro.errors import ApiError, ConfigError, KubeError
+from faro.errors import ApiError, KubeError
+from faro.kube import kubeconfig as kubeconfig_module
 from faro.kube.loader_import import import_kubernetes_asyncio
 from faro.kube.tls import limit_tls_read_buffer, socket_transport
 
-k8s_client, k8s_config = import_kubernetes_asyncio()
+k8s_client = import_kubernetes_asyncio()[0]
 COALESCE_BELOW = 16 * 1024  # chunks smaller than this are followed by a pause (`_coalesced`)
 
 DEFAULT_POOL_SIZE = 200
 CONNECT_TIMEOUT = 10.0  # connect and TLS handshake, as client-go's TLSHandshakeTimeout
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_IN_CLUSTER_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-
-
-def _in_cluster() -> bool:
-    return bool(os.environ.get("KUBERNETES_SERVICE_HOST")) and _IN_CLUSTER_TOKEN.exists()
-
-
-def _where(kubeconfig: str | None) -> str:
-    """The kubeconfig file(s) kubectl would read, for messages."""
-    return repr(kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
-
-
-def _missing_context(kubeconfig: str | None, context: str) -> bool:
-    """Whether the kubeconfig reads well and has no such context (only to word an error)."""
-    try:
-        contexts, _ = k8s_config.list_kube_config_contexts(config_file=kubeconfig)
-    except Exception:  # the original error stands
-        return False
-    return context not in [c.get("name") for c in contexts if isinstance(c, dict)]
 
 
 class KubeClient:
@@ -72,73 +48,12 @@ class KubeClient:
         context: str | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
     ) -> KubeClient:
-        """Load credentials the way kubectl does: --kubeconfig, $KUBECONFIG, ~/.kube/config,
-        then the in-cluster service account. Raises ConfigError with a one-line reason."""
+        """Credentials the way kubectl finds them (kube/kubeconfig.py), and a connection pool
+        of pool_size. Raises ConfigError with a one-line reason."""
         limit_tls_read_buffer()
-        cfg = k8s_client.Configuration()
-        refresh: asyncio.Task[None] | None = None
-        explicit = kubeconfig or os.environ.get("KUBECONFIG")
-        default_file = Path(k8s_config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION).expanduser()
-        try:
-            if not explicit and not default_file.exists() and _in_cluster():
-                k8s_config.load_incluster_config(client_configuration=cfg)
-                context = context or "in-cluster"
-            else:
-                path = kubeconfig or None
-                if path is not None and not Path(path).exists():
-                    raise ConfigError(f"kubeconfig {path!r} does not exist")
-                if not explicit and not default_file.exists():
-                    raise ConfigError(
-                        f"no kubeconfig: {default_file} does not exist, $KUBECONFIG is not set and "
-                        "Faro is not running in a pod (give --kubeconfig)"
-                    )
-                env = os.environ.get("KUBECONFIG") or ""
-                named = [p for p in env.split(os.pathsep) if p]
-                if path is None and named and not any(Path(p).expanduser().exists() for p in named):
-                    raise ConfigError(f"kubeconfig {env!r} (from $KUBECONFIG) does not exist")
-                with _quiet("kubernetes_asyncio.config"):  # it logs what it raises: one line is ours
-                    loader = await k8s_config.load_kube_config(
-                        config_file=path,
-                        context=context,
-                        client_configuration=cfg,
-                        persist_config=False,
-                    )
-                current: Any = loader.current_context
-                context = context or (current or {}).get("name")
-                user: Any = loader._user
-                if (user is not None and "exec" in user) or loader.provider == "gcp":
-                    # The async client never refreshes exec/GCP tokens by itself.
-                    refresh = asyncio.create_task(
-                        k8s_config.refresh_token(loader, cfg), name="faro-token-refresh"
-                    )
-        except ConfigError:
-            raise
-        except k8s_config.ConfigException as exc:
-            if context and _missing_context(kubeconfig, context):
-                where = _where(kubeconfig)
-                raise ConfigError(f"context {context!r} does not exist in kubeconfig {where}") from None
-            if str(exc).startswith("exec:"):  # the file is fine; its credential plugin failed
-                raise ConfigError(f"the kubeconfig's exec credential plugin failed: {exc}") from None
-            raise ConfigError(f"invalid kubeconfig: {exc}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" (line {mark.line + 1})" if mark is not None else ""
-            raise ConfigError(f"invalid kubeconfig {_where(kubeconfig)}: not valid YAML{at}") from None
-        except KeyError as exc:
-            raise ConfigError(f"invalid kubeconfig {_where(kubeconfig)}: missing {exc}") from None
-        except (AttributeError, TypeError):
-            raise ConfigError(
-                f"invalid kubeconfig {_where(kubeconfig)}: not a kubeconfig "
-                "(expected a mapping with clusters, contexts and users)"
-            ) from None
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"invalid kubeconfig: {exc}") from None
-        if any(_CONTROL.search(str(v)) for v in (cfg.api_key or {}).values()):
-            # aiohttp would refuse the header at the first request, with a traceback
-            where = _where(kubeconfig)
-            raise ConfigError(f"invalid kubeconfig {where}: the user's token contains a line break")
-        cfg.connection_pool_maxsize = pool_size
-        return cls(k8s_client.ApiClient(configuration=cfg), context, refresh)
+        creds = await kubeconfig_module.load(kubeconfig, context)
+        creds.configuration.connection_pool_maxsize = pool_size
+        return cls(k8s_client.ApiClient(configuration=creds.configuration), creds.context, creds.refresh)
 
     async def close(self) -> None:
         if self._refresh is not None:
@@ -313,15 +228,3 @@ def _query_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)
-
-
-@contextlib.contextmanager
-def _quiet(name: str) -> Iterator[None]:
-    """Silence a library logger for a block whose errors Faro reports itself."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)

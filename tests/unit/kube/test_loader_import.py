@@ -28,7 +28,8 @@ def test_faro_does_not_import_the_generated_models_or_apis() -> None:
         "import sys, json\n"
         + _COUNT
         + """
-import faro.kube.client as c
+import faro.kube.client
+import faro.kube.kubeconfig as c
 print(json.dumps({
     "models": count("kubernetes_asyncio.client.models."),
     "apis": count("kubernetes_asyncio.client.api."),
