@@ -19,10 +19,11 @@ import asyncio
 import dataclasses
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple
 
 import aiohttp
+import msgspec
 import orjson
 
 from faro.errors import ApiError, KubeError
@@ -47,7 +48,7 @@ class _Gone(Exception):
     """The watch's resourceVersion is too old (410): relist."""
 
 
-class _Known(NamedTuple):
+class Known(NamedTuple):
     """What a reflector remembers per object: enough to diff a relist. A tuple of strings,
     so the cyclic GC untracks it (a dataclass per object would be walked forever)."""
 
@@ -90,7 +91,7 @@ class Reflector:
         self.settled = asyncio.Event()
         # Its counters, as the model reports them (the kube layer knows nothing of Prometheus).
         self.stats = WatchStatus(resource.type_name, namespace or "", synced=False)
-        self._known: dict[str, _Known] = {}
+        self._known: dict[str, Known] = {}
         self._rv = ""
         self._need_list = True
         self._relist_reason = ""
@@ -164,60 +165,36 @@ class Reflector:
         return {"labelSelector": self.label_selector, "fieldSelector": self.field_selector}
 
     async def _list(self) -> None:
-        first = not self.synced.is_set()
-        relisting = not first
-        seen: dict[str, _Known] = {}
-        query = {
-            **self._query(),
-            "limit": self.page_size,
-            "resourceVersion": "0" if first else None,
-        }
-        path = self.resource.path(self.namespace)
+        """LIST (paginated), diffed against what is known: new and changed objects are
+        emitted, vanished ones get a synthesized deletion, and a relist records its gap."""
+        relisting = self.synced.is_set()
         t = now()
         gap = Gap(self.name, "relist", t, self._relist_reason) if relisting else None
+        seen: dict[str, Known] = {}
+        async for raw in self._pages(first=not relisting):
+            ev = listed_event(self.resource, raw, t, gap, self._known, seen)
+            if ev is not None:
+                await self._emit(ev)
+        for ev in vanished(self.resource, self._known, seen, t, gap):
+            await self._emit(ev)
+        self._known = seen
+        await self._listed(gap)
+
+    async def _pages(self, first: bool) -> AsyncIterator[msgspec.Raw]:
+        """The items of every page of a LIST; the list's resourceVersion is kept for the watch.
+        The first list may be served from the watch cache (resourceVersion=0), as client-go's."""
+        query = {**self._query(), "limit": self.page_size, "resourceVersion": "0" if first else None}
+        path = self.resource.path(self.namespace)
         while True:
             items, cont, rv_list = list_page(await self.client.get_bytes(path, query))
             for raw in items:
-                head = object_head(raw)
-                m = head.metadata
-                uid, rv = m.uid, m.resourceVersion
-                seen[uid] = _Known(rv, m.name, m.namespace)
-                old = self._known.get(uid)
-                if old is None or old.rv != rv:
-                    typ = WatchType.ADDED if old is None else WatchType.MODIFIED
-                    # bytes(): a view would keep the whole page alive while the item waits
-                    ev = WatchEvent(
-                        typ,
-                        self.resource,
-                        None,
-                        t,
-                        gap=gap,
-                        raw=bytes(raw),
-                        meta=m.as_dict(),
-                        about=head.about,
-                        about_kind=head.about_kind,
-                    )
-                    await self._emit(ev)
+                yield raw
             if not cont:
                 self._rv = rv_list
-                break
+                return
             query = {**self._query(), "limit": self.page_size, "continue": cont}
-        for uid, k in self._known.items():
-            if uid not in seen:
-                stub = {
-                    "apiVersion": self.resource.gvr.api_version,
-                    "kind": self.resource.kind,
-                    "metadata": {
-                        "name": k.name,
-                        "namespace": k.namespace,
-                        "uid": uid,
-                        "resourceVersion": k.rv,
-                    },
-                }
-                await self._emit(
-                    WatchEvent(WatchType.DELETED, self.resource, stub, t, synthetic=True, gap=gap)
-                )
-        self._known = seen
+
+    async def _listed(self, gap: Gap | None) -> None:
         self.stats.lists += 1
         self._need_list = False
         self.settled.set()
@@ -272,7 +249,7 @@ class Reflector:
         if wtype is WatchType.DELETED:
             self._known.pop(uid, None)
         else:
-            self._known[uid] = _Known(rv, m.name, m.namespace)
+            self._known[uid] = Known(rv, m.name, m.namespace)
         ev = WatchEvent(
             wtype,
             self.resource,
@@ -285,3 +262,48 @@ class Reflector:
             about_kind=head.about_kind,
         )
         await self._emit(ev)
+
+
+def listed_event(
+    resource: ResourceType,
+    raw: msgspec.Raw,
+    at: float,
+    gap: Gap | None,
+    known: dict[str, Known],
+    seen: dict[str, Known],
+) -> WatchEvent | None:
+    """The event a listed item makes against what was known (None: unchanged); it is
+    recorded in seen."""
+    head = object_head(raw)
+    m = head.metadata
+    uid, rv = m.uid, m.resourceVersion
+    seen[uid] = Known(rv, m.name, m.namespace)
+    old = known.get(uid)
+    if old is not None and old.rv == rv:
+        return None
+    typ = WatchType.ADDED if old is None else WatchType.MODIFIED
+    # bytes(): a view would keep the whole page alive while the item waits
+    return WatchEvent(
+        typ,
+        resource,
+        None,
+        at,
+        gap=gap,
+        raw=bytes(raw),
+        meta=m.as_dict(),
+        about=head.about,
+        about_kind=head.about_kind,
+    )
+
+
+def vanished(
+    resource: ResourceType, known: dict[str, Known], seen: dict[str, Known], at: float, gap: Gap | None
+) -> list[WatchEvent]:
+    """Synthesized deletions (final state unknown) of what was known and is not listed."""
+    out = []
+    for uid, k in known.items():
+        if uid not in seen:
+            meta = {"name": k.name, "namespace": k.namespace, "uid": uid, "resourceVersion": k.rv}
+            stub = {"apiVersion": resource.gvr.api_version, "kind": resource.kind, "metadata": meta}
+            out.append(WatchEvent(WatchType.DELETED, resource, stub, at, synthetic=True, gap=gap))
+    return out

@@ -39,7 +39,8 @@ from faro.capture.fold.router import Router
 from faro.capture.fold.story_book import StoryBook
 from faro.capture.watches.plan import plan
 from faro.config import ResourceRule
-from faro.kube.decode import line_head, object_head
+from faro.kube.decode import line_head
+from faro.kube.reflector import Known, listed_event, vanished
 from faro.model.events import Gap, WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
 from faro.model.story import Story
@@ -155,7 +156,7 @@ class Capture:
         self.views = {sp.key.resource: sp.views() for sp in specs}
         self.scope = {sp.key.resource: sp.key.namespace for sp in specs}
         self.correlator.watched_kinds |= {sp.key.resource.kind for sp in specs}
-        self.known: dict[str, dict[str, tuple[str, str, str]]] = {n: {} for n in case.types}
+        self.known: dict[str, dict[str, Known]] = {n: {} for n in case.types}
 
     def _closed(self, story: Story) -> None:
         if story.completion == "deleted":  # Engine._closed
@@ -177,7 +178,7 @@ class Capture:
         if wtype is WatchType.DELETED:
             self.known[ln.watch].pop(m.uid, None)
         else:
-            self.known[ln.watch][m.uid] = (m.resourceVersion, m.name, m.namespace)
+            self.known[ln.watch][m.uid] = Known(m.resourceVersion, m.name, m.namespace)
         ev = WatchEvent(
             wtype,
             rt,
@@ -199,34 +200,12 @@ class Capture:
         name = f"{rt.type_name}@{scope or '*'}"
         gap = Gap(name, "relist", now, "410 Gone: resourceVersion too old") if relist else None
         known, seen = self.known[watch], {}
-        events: list[WatchEvent] = []
-        for uid, raw in self.case.state_at(watch, now).items():
-            head = object_head(raw)
-            m = head.metadata
-            seen[uid] = (m.resourceVersion, m.name, m.namespace)
-            old = known.get(uid)
-            if old is None or old[0] != m.resourceVersion:
-                typ = WatchType.ADDED if old is None else WatchType.MODIFIED
-                ev = WatchEvent(
-                    typ,
-                    rt,
-                    None,
-                    now,
-                    gap=gap,
-                    raw=raw,
-                    meta=m.as_dict(),
-                    about=head.about,
-                    about_kind=head.about_kind,
-                )
-                events.append(ev)
-        for uid, (rv, n, ns) in known.items():
-            if uid not in seen:
-                stub = {
-                    "apiVersion": rt.gvr.api_version,
-                    "kind": rt.kind,
-                    "metadata": {"name": n, "namespace": ns, "uid": uid, "resourceVersion": rv},
-                }
-                events.append(WatchEvent(WatchType.DELETED, rt, stub, now, synthetic=True, gap=gap))
+        events = [
+            ev
+            for raw in self.case.state_at(watch, now).values()
+            if (ev := listed_event(rt, raw, now, gap, known, seen)) is not None
+        ]
+        events += vanished(rt, known, seen, now, gap)
         self.known[watch] = seen
         if gap is not None:
             # on_gap runs once the list is emitted, before the queued events are routed
