@@ -19,34 +19,15 @@ import yaml
 
 from faro._version import __version__
 from faro.api import Faro, OutputError, rbac_manifests
+from faro.cli.flags import ENV, config_from_flags, fail, selection_options
 from faro.cli.logsetup import setup_logging
 from faro.config import (
-    FaroConfig,
-    build_config,
-    load_yaml,
-    parse_duration,
     schema,
-    split_namespaces,
 )
 from faro.errors import ApiError, ConfigError, KubeError
 
-ENV = {
-    "log_level": "FARO_LOG_LEVEL",
-    "metrics_port": "FARO_METRICS_PORT",
-    "metrics_address": "FARO_METRICS_ADDRESS",
-    "correlation_timeout": "FARO_CORRELATION_TIMEOUT",
-    "include_logs": "FARO_INCLUDE_LOGS",
-    "max_log_streams": "FARO_MAX_LOG_STREAMS",
-}
-
-
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-
-
-def fail(message: str, code: int = 2) -> None:
-    click.echo(f"faro: error: {message}", err=True)
-    sys.exit(code)
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
@@ -59,19 +40,7 @@ def cli(ctx: click.Context) -> None:
 
 
 @cli.command("capture")
-@click.option(
-    "--resource",
-    "-r",
-    "resources",
-    help="Resource(s), comma-separated: apps/v1/Deployment, v1/pods, deploy, Widget.example.com",
-)
-@click.option("--name", help="Regex on the object name (full match)")
-@click.option(
-    "--namespace",
-    "-n",
-    default=None,
-    help='Namespace(s): names, regexes, comma-separated, or "all" (default "default")',
-)
+@selection_options
 @click.option("--label-selector", "-l", help="Server-side label selector")
 @click.option("--field-selector", help="Server-side field selector")
 @click.option(
@@ -81,9 +50,6 @@ def cli(ctx: click.Context) -> None:
     type=click.Path(file_okay=False),
     help="Story directory (default ./output)",
 )
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file")
-@click.option("--kubeconfig", help="Path to a kubeconfig (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
-@click.option("--context", help="kubeconfig context")
 @click.option("--workers", type=int, help="Max worker pool size (default 5)")
 @click.option("--buffer-size", type=int, help="Event queue capacity (default 1000)")
 @click.option(
@@ -113,18 +79,11 @@ def cli(ctx: click.Context) -> None:
     help="Close a story after this long without activity (default 5m)",
 )
 @click.option(
-    "--include-logs/--no-include-logs",
-    envvar=ENV["include_logs"],
-    default=None,
-    help="Capture container logs (default true)",
-)
-@click.option(
     "--max-log-streams",
     envvar=ENV["max_log_streams"],
     type=int,
     help="Concurrent log streams (default 50)",
 )
-@click.option("--related", help='Extra child kinds, comma-separated, or "all"')
 @click.option("--duration", help="Stop after this long (e.g. 30s, 10m)")
 @click.option("--jsonl", help="Also stream every story event as JSON lines to FILE or - (stdout)")
 @click.option(
@@ -152,68 +111,6 @@ def capture(**opts: Any) -> None:
     faro = Faro(config, status_view=sys.stderr.isatty() and config.log_format != "json")
     code = asyncio.run(_run(faro))
     sys.exit(code)
-
-
-def config_from_flags(opts: dict[str, Any]) -> FaroConfig:
-    """Precedence: flags (and FARO_* env, via click) over the YAML file over defaults."""
-    source = opts.get("config_file")
-    try:
-        data: dict[str, Any] = load_yaml(source) if source else {}
-        if opts.get("resources"):
-            ns_names, ns_patterns = split_namespaces(opts.get("namespace") or "default")
-            data["resources"] = [
-                {
-                    "gvr": r.strip(),
-                    "namespace_names": ns_names,
-                    "namespace_patterns": ns_patterns,
-                    "name_pattern": opts.get("name"),
-                    "label_selector": opts.get("label_selector"),
-                    "field_selector": opts.get("field_selector"),
-                }
-                for r in opts["resources"].split(",")
-                if r.strip()
-            ]
-            if not data["resources"]:
-                raise ConfigError(f"nothing to watch: --resource {opts['resources']!r} names no resource")
-        elif not data.get("resources") and not data.get("namespaces"):
-            raise ConfigError("nothing to watch: give --resource or a --config with resources")
-        for flag, key in (
-            ("output_dir", "output_dir"),
-            ("kubeconfig", "kubeconfig"),
-            ("context", "context"),
-            ("workers", "workers"),
-            ("buffer_size", "buffer_size"),
-            ("log_level", "log_level"),
-            ("log_format", "log_format"),
-            ("metrics_port", "metrics_port"),
-            ("metrics_address", "metrics_address"),
-            ("correlation_timeout", "correlation_timeout"),
-            ("include_logs", "include_logs"),
-            ("max_log_streams", "max_log_streams"),
-            ("jsonl", "jsonl"),
-            ("log_pod_pattern", "log_pod_pattern"),
-            ("log_container_include", "log_container_include"),
-            ("log_container_exclude", "log_container_exclude"),
-            ("log_line_include", "log_line_include"),
-            ("log_line_exclude", "log_line_exclude"),
-            ("event_reason_include", "event_reason_include"),
-            ("event_reason_exclude", "event_reason_exclude"),
-            ("event_source_include", "event_source_include"),
-            ("event_source_exclude", "event_source_exclude"),
-        ):
-            if opts.get(flag) is not None:
-                data[key] = opts[flag]
-        if opts.get("related"):
-            data["related"] = [r.strip() for r in opts["related"].split(",") if r.strip()]
-        if opts.get("duration") is not None:
-            duration = parse_duration(opts["duration"])
-            if duration <= 0:
-                raise ConfigError(f"--duration must be more than 0 (got {opts['duration']!r})")
-            data["auto_shutdown_sec"] = duration
-        return build_config(data, source if source and not opts.get("resources") else None)
-    except (ConfigError, ValueError) as exc:
-        fail(str(exc))
-        raise AssertionError from exc  # unreachable: fail() exits
 
 
 async def _run(faro: Faro) -> int:
@@ -247,16 +144,7 @@ async def _run(faro: Faro) -> int:
 
 
 @cli.command("rbac")
-@click.option("--resource", "-r", "resources", help="Resource(s), comma-separated (as for a capture)")
-@click.option("--name", help="Regex on the object name")
-@click.option(
-    "--namespace", "-n", default=None, help='Namespace(s): names, regexes, or "all" (default "default")'
-)
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="YAML config file")
-@click.option("--related", help='Extra child kinds, comma-separated, or "all"')
-@click.option("--include-logs/--no-include-logs", default=None, help="Grant pods/log (default true)")
-@click.option("--kubeconfig", help="kubeconfig used for discovery")
-@click.option("--context", help="kubeconfig context")
+@selection_options
 @click.option("--service-account", default="faro", show_default=True, help="ServiceAccount name")
 @click.option("--sa-namespace", default="faro-system", show_default=True, help="ServiceAccount namespace")
 def rbac(**opts: Any) -> None:
