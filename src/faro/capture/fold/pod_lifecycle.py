@@ -43,77 +43,100 @@ class _PodState:
 
 
 @dataclass
+class _Changes:
+    """The lifecycle events of one pod change, as they are found."""
+
+    name: str
+    namespace: str
+    at: float
+    out: list[StoryEvent] = field(default_factory=list)
+
+    def add(self, etype: EventType, action: str, data: dict[str, Any], when: float | None = None) -> None:
+        at = self.at if when is None else when
+        data = {"pod": self.name, **data}
+        self.out.append(StoryEvent("", at, etype, self.name, self.namespace, "Pod", action, data))
+
+
+@dataclass
 class PodLifecycle:
     pods: dict[str, _PodState] = field(default_factory=dict)
     replacements: Replacements = field(default_factory=Replacements)
 
     def observe(self, pod: dict[str, Any], at: float, deleted: bool = False) -> list[StoryEvent]:
         meta = pod.get("metadata") or {}
-        uid, name, ns = meta.get("uid", ""), meta.get("name", ""), meta.get("namespace", "")
-        out: list[StoryEvent] = []
-
-        def ev(etype: EventType, action: str, data: dict[str, Any], when: float = at) -> None:
-            out.append(StoryEvent("", when, etype, name, ns, "Pod", action, {"pod": name, **data}))
-
-        status = pod.get("status") or {}
-        phase = status.get("phase") or "Pending"
+        uid = meta.get("uid", "")
+        found = _Changes(meta.get("name", ""), meta.get("namespace", ""), at)
+        phase = (pod.get("status") or {}).get("phase") or "Pending"
         if deleted:
             self.pods.pop(uid, None)
             self.replacements.gone(pod, "deleted", at)
-            return out
+            return found.out
         ps = self.pods.get(uid)
         if ps is None:
             ps = self.pods[uid] = _PodState()
-            # creationTimestamp has whole seconds: a pod seen within a second of it is placed
-            # by when Faro saw it, or it would sort before what really came first (its Job).
-            created = parse(meta.get("creationTimestamp"))
-            started = created if created is not None and at - created >= 1.0 else at
-            start: dict[str, Any] = {"node": (pod.get("spec") or {}).get("nodeName")}
-            replaced = self.replacements.replaced_by(pod, at)
-            if replaced is not None:
-                start["replaces"] = replaced
-            ev(EventType.POD_STARTING, "start", start, started)
+            self._starting(pod, found)
         if meta.get("deletionTimestamp"):
             self.replacements.gone(pod, "terminating", at)
         elif phase == "Failed":
             self.replacements.gone(pod, "failed", at)
-        if phase != ps.phase:
-            if ps.phase:
-                ev(
-                    EventType.POD_LIFECYCLE,
-                    "phase",
-                    {"from": ps.phase, "to": phase, "seconds_in_previous": round(at - ps.phase_since, 3)},
-                )
-            ps.phase, ps.phase_since = phase, at
-        for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
-            for st in status.get(key) or []:
-                cname = st.get("name", "")
-                skey, detail = _state_key(st)
-                restarts = int(st.get("restartCount") or 0)
-                prev = ps.containers.get(cname)
-                if prev is None or prev[0] != skey or prev[2] != restarts:
-                    data: dict[str, Any] = {
-                        "container": cname,
-                        "to": skey,
-                        "restart": restarts,
-                        "state": detail,
-                    }
-                    if prev is not None:
-                        data["from"] = prev[0]
-                        data["seconds_in_previous"] = round(at - prev[1], 3)
-                    last = (st.get("lastState") or {}).get("terminated")
-                    if prev is not None and restarts > prev[2] and last:
-                        data["last_terminated"] = last
-                    ev(EventType.POD_LIFECYCLE, "container", data)
-                    ps.containers[cname] = (skey, at, restarts)
-        if meta.get("deletionTimestamp") and not ps.terminating:
-            ps.terminating = True
-            ev(
-                EventType.POD_TERMINATING,
-                "terminating",
-                {
-                    "deletionTimestamp": meta.get("deletionTimestamp"),
-                    "grace_period_seconds": meta.get("deletionGracePeriodSeconds"),
-                },
-            )
-        return out
+        _phase(ps, phase, found)
+        _containers(ps, pod, found)
+        _terminating(ps, meta, found)
+        return found.out
+
+    def _starting(self, pod: dict[str, Any], found: _Changes) -> None:
+        """POD_STARTING, at creation when the pod existed before Faro saw it. creationTimestamp
+        has whole seconds: a pod seen within a second of it is placed by when Faro saw it, or
+        it would sort before what really came first (its Job)."""
+        created = parse((pod.get("metadata") or {}).get("creationTimestamp"))
+        started = created if created is not None and found.at - created >= 1.0 else found.at
+        start: dict[str, Any] = {"node": (pod.get("spec") or {}).get("nodeName")}
+        replaced = self.replacements.replaced_by(pod, found.at)
+        if replaced is not None:
+            start["replaces"] = replaced
+        found.add(EventType.POD_STARTING, "start", start, started)
+
+
+def _phase(ps: _PodState, phase: str, found: _Changes) -> None:
+    if phase == ps.phase:
+        return
+    if ps.phase:
+        spent = round(found.at - ps.phase_since, 3)
+        found.add(
+            EventType.POD_LIFECYCLE, "phase", {"from": ps.phase, "to": phase, "seconds_in_previous": spent}
+        )
+    ps.phase, ps.phase_since = phase, found.at
+
+
+def _containers(ps: _PodState, pod: dict[str, Any], found: _Changes) -> None:
+    status = pod.get("status") or {}
+    for key in ("initContainerStatuses", "containerStatuses", "ephemeralContainerStatuses"):
+        for st in status.get(key) or []:
+            cname = st.get("name", "")
+            skey, detail = _state_key(st)
+            restarts = int(st.get("restartCount") or 0)
+            prev = ps.containers.get(cname)
+            if prev is not None and prev[0] == skey and prev[2] == restarts:
+                continue
+            data: dict[str, Any] = {"container": cname, "to": skey, "restart": restarts, "state": detail}
+            if prev is not None:
+                data["from"] = prev[0]
+                data["seconds_in_previous"] = round(found.at - prev[1], 3)
+            last = (st.get("lastState") or {}).get("terminated")
+            if prev is not None and restarts > prev[2] and last:
+                data["last_terminated"] = last
+            found.add(EventType.POD_LIFECYCLE, "container", data)
+            ps.containers[cname] = (skey, found.at, restarts)
+
+
+def _terminating(ps: _PodState, meta: dict[str, Any], found: _Changes) -> None:
+    if meta.get("deletionTimestamp") and not ps.terminating:
+        ps.terminating = True
+        found.add(
+            EventType.POD_TERMINATING,
+            "terminating",
+            {
+                "deletionTimestamp": meta.get("deletionTimestamp"),
+                "grace_period_seconds": meta.get("deletionGracePeriodSeconds"),
+            },
+        )
