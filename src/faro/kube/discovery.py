@@ -94,9 +94,6 @@ class Discovery:
         lists = await asyncio.gather(*(one(g, v) for g, v in pairs))
         return [t for lst in lists for t in lst]
 
-    def watchable(self) -> list[ResourceType]:
-        return [t for t in self.types if t.watchable]
-
     def preferred(self) -> list[ResourceType]:
         """One version per group/resource: the first listed (the server's preference)."""
         seen: set[tuple[str, str]] = set()

@@ -49,8 +49,6 @@ class LineDedup:
     second: str = ""
     seen: Counter[tuple[str, bytes]] = field(default_factory=Counter)
     _replay: Counter[tuple[str, bytes]] | None = None
-    delivered: int = 0
-    last_timestamp: str = ""
 
     def begin_replay(self) -> None:
         self._replay = Counter(self.seen)
@@ -68,8 +66,6 @@ class LineDedup:
         if sec != self.second:
             self.second, self.seen, self._replay = sec, Counter(), None
         self.seen[key] += 1
-        self.delivered += 1
-        self.last_timestamp = line.timestamp
         return True
 
     @property

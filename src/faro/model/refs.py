@@ -55,14 +55,3 @@ class ResourceType:
         if namespace is not None and self.namespaced:
             return f"{base}/namespaces/{namespace}/{self.gvr.resource}"
         return f"{base}/{self.gvr.resource}"
-
-
-@dataclass(frozen=True)
-class GroupKind:
-    group: str
-    kind: str
-
-    @classmethod
-    def from_api_version(cls, api_version: str, kind: str) -> GroupKind:
-        group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-        return cls(group, kind)
