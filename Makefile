@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TESTBED_LOGS = $(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_TESTBED_LOGS')
 KUBECONFIG_PATH = $(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_KUBECONFIG')
 
-.PHONY: venv build-testbed cluster-up cluster-down lint typecheck test test-unit test-cluster run clean
+.PHONY: venv build-testbed cluster-up cluster-down lint typecheck test test-unit test-cluster run bench clean
 
 $(BIN)/faro: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,8 @@ cluster-down:
 	@testbed/cluster-down.sh
 
 lint: venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests demo
+	$(BIN)/ruff format --check src tests demo
 	$(BIN)/lint-imports
 
 typecheck: venv
@@ -48,6 +48,10 @@ test: venv lint typecheck
 run: venv
 	testbed/cluster-up.sh >/dev/null
 	KUBECONFIG=$(KUBECONFIG_PATH) FARO_TESTBED_LOGS=$(TESTBED_LOGS) PATH=$(shell bash -c 'source testbed/versions.env; source testbed/paths.sh; echo $$FARO_TESTBED_BIN'):$$PATH $(BIN)/python demo/run.py
+
+# The benchmarks and docs/benchmarks.md (benchmarks/run.py); one part: make bench ARGS="--only ingest".
+bench: venv
+	$(BIN)/python -m benchmarks.run $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache output

@@ -64,18 +64,32 @@ def deployment(image: str) -> dict[str, Any]:
 def setup() -> None:
     kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=true", "--timeout=60s")
     kubectl("create", "namespace", NS)
-    apply({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"builds.{GROUP}"},
-        "spec": {
-            "group": GROUP,
-            "scope": "Namespaced",
-            "names": {"plural": "builds", "singular": "build", "kind": "Build"},
-            "versions": [{"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-                          "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}],
-        },
-    })
+    apply(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"builds.{GROUP}"},
+            "spec": {
+                "group": GROUP,
+                "scope": "Namespaced",
+                "names": {"plural": "builds", "singular": "build", "kind": "Build"},
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "subresources": {"status": {}},
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+    )
     kubectl("wait", "--for=condition=Established", f"crd/builds.{GROUP}", "--timeout=30s")
     for _ in range(50):  # discovery catches up with a new CRD within a moment
         if kubectl("get", f"builds.{GROUP}", "-n", NS, check=False) is not None:
@@ -101,16 +115,38 @@ def give_logs(pod: str, container: str) -> None:
     for prev in (False, True):
         log_file(pod, container, prev).parent.mkdir(parents=True, exist_ok=True)
         log_file(pod, container, prev).touch()
-    apply({"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Logs", "metadata": {"name": pod, "namespace": NS},
-           "spec": {"logs": [{"containers": [container], "logsFile": str(log_file(pod, container)),
-                              "previousLogsFile": str(log_file(pod, container, True)), "follow": True}]}})
+    apply(
+        {
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "Logs",
+            "metadata": {"name": pod, "namespace": NS},
+            "spec": {
+                "logs": [
+                    {
+                        "containers": [container],
+                        "logsFile": str(log_file(pod, container)),
+                        "previousLogsFile": str(log_file(pod, container, True)),
+                        "follow": True,
+                    }
+                ]
+            },
+        }
+    )
 
 
 def crash(pod: str, container: str, exit_code: str) -> None:
     log_file(pod, container).replace(log_file(pod, container, True))  # as a kubelet rotates
     log_file(pod, container).touch()
-    kubectl("annotate", "pod", pod, "-n", NS, "--overwrite", f"faro.dev/crash={container}",
-            f"faro.dev/crash-exit-code={exit_code}")
+    kubectl(
+        "annotate",
+        "pod",
+        pod,
+        "-n",
+        NS,
+        "--overwrite",
+        f"faro.dev/crash={container}",
+        f"faro.dev/crash-exit-code={exit_code}",
+    )
 
 
 async def scenario() -> None:
@@ -122,15 +158,42 @@ async def scenario() -> None:
     say("flaky", "app", "starting flaky v1", "connecting to db at db:5432")
 
     await run(apply, deployment("example.com/web:1"))
-    await run(apply, {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "flaky", "namespace": NS,
-                      "annotations": {"faro.dev/restart-delay": "1s"}},
-                      "spec": {"containers": [{"name": "app", "image": "example.com/flaky:1"}]}})
-    await run(apply, {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": NS},
-                      "spec": {"backoffLimit": 0, "template": {
-                          "metadata": {"annotations": {"faro.dev/run-time": "2s"}},
-                          "spec": {"restartPolicy": "Never", "containers": [{"name": "migrate", "image": "example.com/migrate:1"}]}}}})
-    await run(apply, {"apiVersion": f"{GROUP}/v1", "kind": "Build", "metadata": {"name": "release-42", "namespace": NS},
-                      "spec": {"commit": "abc123"}})
+    await run(
+        apply,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "flaky", "namespace": NS, "annotations": {"faro.dev/restart-delay": "1s"}},
+            "spec": {"containers": [{"name": "app", "image": "example.com/flaky:1"}]},
+        },
+    )
+    await run(
+        apply,
+        {
+            "apiVersion": "batch/v1",
+            "kind": "Job",
+            "metadata": {"name": "migrate", "namespace": NS},
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": {"annotations": {"faro.dev/run-time": "2s"}},
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "migrate", "image": "example.com/migrate:1"}],
+                    },
+                },
+            },
+        },
+    )
+    await run(
+        apply,
+        {
+            "apiVersion": f"{GROUP}/v1",
+            "kind": "Build",
+            "metadata": {"name": "release-42", "namespace": NS},
+            "spec": {"commit": "abc123"},
+        },
+    )
     await asyncio.sleep(4)
     await run(apply, deployment("example.com/web:2"))  # a second rollout
     for attempt, exit_code in enumerate(("1", "137")):  # the pod's container crashes twice
@@ -138,9 +201,24 @@ async def scenario() -> None:
         await run(crash, "flaky", "app", exit_code)
         await asyncio.sleep(2.5)
         say("flaky", "app", "starting flaky v1", "connecting to db at db:5432")
-    status = {"status": {"phase": "Succeeded", "conditions": [{"type": "Succeeded", "status": "True", "reason": "Built"}]}}
-    await run(kubectl, "patch", f"builds.{GROUP}", "release-42", "-n", NS, "--subresource=status",
-              "--type=merge", "-p", json.dumps(status))
+    status = {
+        "status": {
+            "phase": "Succeeded",
+            "conditions": [{"type": "Succeeded", "status": "True", "reason": "Built"}],
+        }
+    }
+    await run(
+        kubectl,
+        "patch",
+        f"builds.{GROUP}",
+        "release-42",
+        "-n",
+        NS,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps(status),
+    )
     await run(kubectl, "delete", "pod", "flaky", "-n", NS, "--grace-period=2", "--wait=false")
     await asyncio.sleep(6)
 
@@ -151,8 +229,10 @@ async def main() -> int:
     await asyncio.to_thread(setup)
     shutil.rmtree(out / NS, ignore_errors=True)  # only this demo's own stories
     config = FaroConfig(
-        resources=[ResourceRule(gvr=g, namespace_names=[NS])
-                   for g in ("apps/v1/Deployment", "v1/Pod", "batch/v1/Job", f"{GROUP}/v1/Build")],
+        resources=[
+            ResourceRule(gvr=g, namespace_names=[NS])
+            for g in ("apps/v1/Deployment", "v1/Pod", "batch/v1/Job", f"{GROUP}/v1/Build")
+        ],
         output_dir=out,
         correlation_timeout=60,
     )
@@ -171,8 +251,14 @@ async def main() -> int:
         table.add_column(col)
     for story, path in written:
         rel = str(path.relative_to(Path.cwd())) if path and path.is_relative_to(Path.cwd()) else str(path)
-        table.add_row(story.resource_type, story.resource_name, str(story.episode), story.completion or "",
-                      str(story.event_count), rel)
+        table.add_row(
+            story.resource_type,
+            story.resource_name,
+            str(story.episode),
+            story.completion or "",
+            str(story.event_count),
+            rel,
+        )
     Console(width=None if sys.stdout.isatty() else 160).print(table)
     return 0 if written else 1
 

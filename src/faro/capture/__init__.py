@@ -1,1 +1,1 @@
-"""capture layer (see DESIGN.md: imports flow cli -> api -> capture/sinks/ops -> kube -> model)."""
+"""capture layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""

@@ -1,1 +1,1 @@
-"""kube layer (see DESIGN.md: imports flow cli -> api -> capture/sinks/ops -> kube -> model)."""
+"""kube layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""

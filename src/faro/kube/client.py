@@ -4,7 +4,7 @@ kubernetes_asyncio does what must not be hand-written: kubeconfig parsing, conte
 client certificates, exec plugins, OIDC, in-cluster service account tokens and TLS. We keep
 its session but bypass its generated models: every request here returns the raw aiohttp
 response (``_preload_content=False``) so that watch and log streams are read as bytes and
-decoded with orjson on the hot path (DESIGN.md, "Hot path").
+decoded with orjson on the hot path (docs/design.md, "Hot path").
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Read only the head of watch lines and list items; keep the rest as bytes.
 
-Why: most objects a capture sees belong to no story (DESIGN.md, "Hot path"). Deciding that
+Why: most objects a capture sees belong to no story (docs/design.md, "Hot path"). Deciding that
 needs a few metadata fields — uid, name, namespace, resourceVersion, ownerReferences — and
 msgspec decodes just those from a 6 KB pod about five times faster than a full decode,
 skipping the rest without allocating. The object itself stays one `bytes` value until

@@ -1,6 +1,6 @@
 """A reflector: list, then watch, forever, without ever pretending to a complete history.
 
-Semantics follow client-go's reflector (DESIGN.md, "Watching"):
+Semantics follow client-go's reflector (docs/design.md, "Watching"):
 - LIST (resourceVersion "0" first, paginated), then WATCH from the list's RV with
   bookmarks and a random timeoutSeconds in [300, 600); on end of stream, watch again from
   the last RV seen.

@@ -1,1 +1,1 @@
-"""model layer (see DESIGN.md: imports flow cli -> api -> capture/sinks/ops -> kube -> model)."""
+"""model layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""

@@ -1,1 +1,1 @@
-"""ops layer (see DESIGN.md: imports flow cli -> api -> capture/sinks/ops -> kube -> model)."""
+"""ops layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""

@@ -1,1 +1,1 @@
-"""sinks layer (see DESIGN.md: imports flow cli -> api -> capture/sinks/ops -> kube -> model)."""
+"""sinks layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""
