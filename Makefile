@@ -28,22 +28,27 @@ cluster-down:
 	@testbed/cluster-down.sh
 
 lint: venv
-	$(BIN)/ruff check src tests demo
-	$(BIN)/ruff format --check src tests demo
+	$(BIN)/ruff check src tests demo benchmarks
+	$(BIN)/ruff format --check src tests demo benchmarks
 	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy
 
+# pytest's exit code 5 ("no tests collected") is a failure: a run that tests nothing is red.
+PYTEST = rc=0; $(BIN)/pytest $(1) || rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; [ $$rc -eq 0 ]
+
+# Unit tests share no state: two workers, one per core.
 test-unit: venv
-	$(BIN)/pytest -m "not cluster"
+	$(call PYTEST,-m "not cluster" -n 2)
 
 # The README's test command. The cluster is started if none is running and left running
-# for fast local iteration (`make cluster-down` stops it); CI stops it itself.
-test: venv lint typecheck
+# for fast local iteration (`make cluster-down` stops it); CI stops it itself. The cluster
+# tests run one at a time: some restart the control plane under the others.
+test: venv lint typecheck test-unit
 	testbed/cluster-up.sh >/dev/null
-	KUBECONFIG=$(KUBECONFIG_PATH) $(BIN)/pytest; rc=$$?; \
-	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
+	KUBECONFIG=$(KUBECONFIG_PATH) $(call PYTEST,-m cluster)
 
 run: venv
 	testbed/cluster-up.sh >/dev/null

@@ -1,5 +1,5 @@
 // Command logwriter appends CRI-format log lines to many container log files at a fixed
-// total rate, for benchmarks/logstreams.py.
+// total rate, for benchmarks/scale_logs/logstreams.py.
 //
 // Why Go: the writer shares 2 cores with the apiserver, the fake kubelet and the consumer
 // under test; an open-loop writer of 20,000 lines/s must be cheap and exact, so that what

@@ -1,1 +1,1 @@
-"""capture layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""
+"""capture layer (imports flow one way: docs/design.md, "Layers")."""

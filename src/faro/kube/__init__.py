@@ -1,1 +1,1 @@
-"""kube layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""
+"""kube layer (imports flow one way: docs/design.md, "Layers")."""

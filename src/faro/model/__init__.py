@@ -1,1 +1,1 @@
-"""model layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""
+"""model layer (imports flow one way: docs/design.md, "Layers")."""

@@ -1,1 +1,1 @@
-"""ops layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""
+"""ops layer (imports flow one way: docs/design.md, "Layers")."""

@@ -1,1 +1,1 @@
-"""sinks layer (docs/design.md: imports flow cli -> api -> capture | sinks | ops -> config -> kube -> model)."""
+"""sinks layer (imports flow one way: docs/design.md, "Layers")."""

@@ -71,6 +71,17 @@ class Journal:
         held = self._held.get(id(story))
         return held is None or held.seq != story.seq or held.header != story.header(self.version)
 
+    def pass_size(self, stories: Iterable[Story]) -> int:
+        """Bytes the next pass would write of stories (the benchmarks report it)."""
+        total = 0
+        for story in stories:
+            held = self._held.get(id(story), _Journalled())
+            head = story.header(self.version)
+            total += (len(head) if head != held.header else 0) + sum(
+                len(blob(f)) + 1 for f in story.buffer.since(held.seq)
+            )
+        return total
+
     def write_open(self, stories: Iterable[Story]) -> bool:
         """Journal the dirty stories in the background. What to write is taken here; the
         writes and fsyncs run on one worker thread, in order, so a slow disk (a fsync per

@@ -12,38 +12,39 @@ The copy is built once per source digest into ~/.cache/faro/bench/src/<digest>-m
 20 s on 2 cores; needs gcc and the Python headers), from whichever `faro` this process
 imports: run.py's source snapshot, or src/faro when a benchmark runs alone.
 
-Usage: python benchmarks/compiled.py   (builds, prints the directory to put on PYTHONPATH)
+Usage: python -m benchmarks.diagnostics.compiled   (builds, prints the directory to put on PYTHONPATH)
 """
 
 from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-CACHE = Path.home() / ".cache/faro/bench"
+from benchmarks.common.paths import CACHE
+from benchmarks.common.snapshot import source_digest
 
 # Everything an event crosses from the watch stream to a story buffer that mypyc compiles.
 # Left out: kube/decode.py (msgspec Structs with defaults do not compile), capture/engine.py
 # (except*), capture/container_logs/manager.py (break inside try/finally): mypyc 1.x refuses those.
 MODULES = [
-    "faro/kube/watch.py",
+    "faro/kube/reflector.py",
     "faro/capture/pipeline.py",
-    "faro/capture/router.py",
-    "faro/capture/correlate.py",
-    "faro/capture/stories.py",
-    "faro/capture/diff.py",
-    "faro/capture/redact.py",
-    "faro/capture/podlife.py",
-    "faro/capture/lifecycle.py",
+    "faro/capture/fold/router.py",
+    "faro/capture/fold/owner_graph.py",
+    "faro/capture/fold/story_book.py",
+    "faro/capture/fold/diff.py",
+    "faro/capture/fold/redact.py",
+    "faro/capture/fold/pod_lifecycle.py",
+    "faro/capture/fold/completion.py",
     "faro/model/events.py",
     "faro/model/story.py",
-    "faro/model/stored.py",
-    "faro/model/arena.py",
+    "faro/model/buffer/stored.py",
+    "faro/model/buffer/arena.py",
     "faro/model/timefmt.py",
     "faro/model/status.py",
     "faro/model/refs.py",
@@ -53,8 +54,9 @@ _EXT = tuple(importlib.machinery.EXTENSION_SUFFIXES)
 
 def build(source: Path | None = None) -> Path:
     """The directory holding the compiled copy (built if missing) of the `faro` at `source`."""
-    from hotspots import source_digest
-
+    snapshot = [Path(d) / "faro" for d in os.environ.get("PYTHONPATH", "").split(os.pathsep) if d]
+    if source is None and (found := [d for d in snapshot if (d / "__init__.py").exists()]):
+        source = found[0]  # the source snapshot the children import (common/snapshot.py)
     if source is None:  # found, not imported: a child forked after `import faro` would start
         # with this process's larger RSS as its peak (ru_maxrss survives fork and exec)
         spec = importlib.util.find_spec("faro")
@@ -87,5 +89,4 @@ def compiled_modules() -> list[str]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(HERE))
     print(build())

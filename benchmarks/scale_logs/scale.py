@@ -9,7 +9,8 @@ in a child process so its RSS is its own) with those Deployments as primaries: n
 pod and Event belongs to no story. Measured: process start -> on_ready, RSS and CPU over an
 idle window, and RSS before/after more unrelated pods are created while Faro runs.
 
-Usage: python benchmarks/scale.py populate --first 0 --last 1000 | measure [--grow 1000:1500] | cleanup
+Usage: python -m benchmarks.scale_logs.scale populate --first 0 --last 1000
+       | measure [--grow 1000:1500] | cleanup
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 import psutil
 
+from benchmarks.common.paths import REPO, module
 from faro.errors import ApiError, KubeError
 from faro.kube.client import KubeClient
 
@@ -216,8 +218,8 @@ class Child:
 
     def __init__(self) -> None:
         self.t0 = time.monotonic()
-        cmd, pipe = [sys.executable, __file__, "faro"], subprocess.PIPE
-        self.p = subprocess.Popen(cmd, stdin=pipe, stdout=pipe, text=True, bufsize=1)
+        cmd, pipe = module("scale_logs.scale", "faro"), subprocess.PIPE
+        self.p = subprocess.Popen(cmd, stdin=pipe, stdout=pipe, text=True, bufsize=1, cwd=REPO)
         self.ps = psutil.Process(self.p.pid)
 
     def line(self) -> str:

@@ -17,14 +17,14 @@ request, first is when the first event was counted and last when the n-th was. e
   many story events Faro still holds at the end. A diagnostic switch (not a Faro
   configuration), --gc-threshold, raises CPython's gen-0 GC threshold first; and it says how
   many of Faro's modules it ran compiled (the "faro-mypyc" diagnostic of ingest.py: 16).
-- raw: the floor Faro's design aims at (DESIGN.md, "Hot path"): aiohttp, iterate chunks,
+- raw: the floor Faro's design aims at (docs/design.md, "Hot path"): aiohttp, iterate chunks,
   split on b"\\n", orjson.loads each line; nothing else. With several resources, one stream
   each, concurrently on one event loop.
 
 Each also reports its own peak RSS (VmHWM), which ingest.py reports.
 
-Usage: python benchmarks/consumers.py faro|raw --server http://127.0.0.1:PORT --n N
-       [--resources pods,events] [--kubeconfig FILE] [--profile OUT.json]
+Usage: python -m benchmarks.ingest.consumers faro|raw --server http://127.0.0.1:PORT --n N
+       [--resources pods,events] [--kubeconfig FILE] [--timeout 110] [--profile OUT.json]
 """
 
 from __future__ import annotations
@@ -125,8 +125,7 @@ async def run_faro(
     gc_threshold: int | None = None,
     deployment: str | None = None,
 ) -> None:
-    from compiled import compiled_modules
-
+    from benchmarks.diagnostics.compiled import compiled_modules
     from faro import Faro  # imported here: the raw consumer must not pay for it
     from faro.config import FaroConfig, ResourceRule
 
@@ -187,16 +186,19 @@ async def run_faro(
 
 
 def main() -> None:
+    global TIMEOUT
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("consumer", choices=["faro", "raw"])
     ap.add_argument("--server", required=True)
     ap.add_argument("--kubeconfig")
     ap.add_argument("--n", type=int, required=True)
     ap.add_argument("--resources", default="pods")
+    ap.add_argument("--timeout", type=float, default=TIMEOUT, help="give up after this many seconds")
     ap.add_argument("--profile", help="write a pyinstrument session (JSON) here")
     ap.add_argument("--deployment", help="faro: this Deployment is the primary, not every pod")
     ap.add_argument("--gc-threshold", type=int, help="faro: gc.set_threshold(N, 50, 1000) first (diagnostic)")
     args = ap.parse_args()
+    TIMEOUT = args.timeout
     if args.consumer == "raw":
         coro = run_raw(args.server, args.resources.split(","), args.n)
     else:

@@ -11,7 +11,7 @@ apiserver's own delivery delay and Faro's share of the lag are reported apart. W
 apiserver cannot absorb are not hidden: the achieved rate is reported next to the target,
 and writes a watcher never saw are counted as missing.
 
-Usage (standalone): python benchmarks/lag.py [--runs 3] [--rates 100,500,1000] [--seconds 10]
+Usage (standalone): python -m benchmarks.lag.lag [--runs 3] [--rates 100,500,1000] [--seconds 10]
 (prints JSON). The namespace is deleted at the end.
 """
 
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 
 import orjson
 
-PROC = Path(__file__).resolve().parent / "lagproc.py"
+from benchmarks.common.paths import REPO, module
 
 
 def quantile(values: list[float], q: float) -> float:
@@ -38,7 +37,8 @@ def quantile(values: list[float], q: float) -> float:
 
 def _spawn(command: str, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(PROC), command, "--out", str(out)],
+        module("lag.lagproc", command, "--out", str(out)),
+        cwd=REPO,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -46,7 +46,7 @@ def _spawn(command: str, out: Path) -> subprocess.Popen[str]:
 
 
 def _drive(rate: int, seconds: float, first_seq: int) -> dict[str, Any]:
-    cmd = [sys.executable, str(PROC), "drive", "--rate", str(rate), "--seconds", str(seconds)]
+    cmd = module("lag.lagproc", "drive", "--rate", str(rate), "--seconds", str(seconds))
     cmd += ["--first-seq", str(first_seq)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds * 4 + 60)
     if p.returncode != 0:
@@ -105,7 +105,7 @@ def run_lag(rates: list[int], seconds: float, run: int = 0) -> list[dict[str, An
 
 
 def cleanup() -> None:
-    subprocess.run([sys.executable, str(PROC), "cleanup"], check=False, capture_output=True)
+    subprocess.run(module("lag.lagproc", "cleanup"), check=False, capture_output=True, cwd=REPO)
 
 
 def main() -> None:

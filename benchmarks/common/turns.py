@@ -1,4 +1,4 @@
-"""One benchmark runner at a time: run.py and run_scale_logs.py load the same cluster and cores.
+"""One benchmark runner at a time: benchmarks.run and benchmarks.scale_logs.run share the cluster.
 
 Why a lock file: each runner used to wait while the other's process existed, so two started
 together waited for each other forever. A runner takes an flock once and holds it until it
@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import fcntl
 import sys
-from pathlib import Path
 from typing import IO
 
-LOCK = Path.home() / ".cache/faro/bench/cluster.lock"
+from benchmarks.common.paths import CACHE
+
+LOCK = CACHE / "cluster.lock"
 _held: list[IO[str]] = []
 
 

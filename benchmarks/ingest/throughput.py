@@ -19,7 +19,12 @@ share of Faro's time: "faro-gc" raises CPython's gen-0 GC threshold first
 (gc.set_threshold(100000, 50, 1000)); a sixth, "faro-mypyc", is the same Faro with its ingest
 path compiled by mypyc (compiled.py), to show what compiling would and would not buy.
 
-Usage: python benchmarks/ingest.py [--runs 3] [--scenario pods|pods+events|all]  (prints JSON)
+Usage: python -m benchmarks.ingest.throughput [--runs 3] [--scenario pods|pods+events|deployment|all]
+(prints JSON)
+
+Time limits: a consumer's first run may take 10 minutes (a bound on a hang, not a guess at the
+machine's speed); its later runs 4x its slowest successful run so far (at least 60 s). A run that
+times out is an error row (runs ok < runs), not a crash.
 """
 
 from __future__ import annotations
@@ -33,16 +38,11 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from consumers import vmhwm_kb
+from benchmarks.common.paths import BIN, CACHE, REPO, SCRATCH, module
+from benchmarks.ingest.consumers import vmhwm_kb
 
-HERE = Path(__file__).resolve().parent
-CACHE = Path.home() / ".cache/faro/bench"
-BIN = CACHE / "bin"
-SCRATCH = Path(os.environ.get("BENCH_SCRATCH", "/tmp/bench-scratch"))
-PY = sys.executable
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
 KUBECTL_WATCH = ["get", "pods", "-A", "--watch", "-o", "json"]
 SCENARIOS = {
@@ -111,10 +111,13 @@ def _reap(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
     return ru.ru_maxrss / 1024, ru.ru_utime + ru.ru_stime
 
 
-def _command(consumer: str, replay: Replay, resources: str, n: int, scenario: str) -> list[str]:
+def _command(
+    consumer: str, replay: Replay, resources: str, n: int, scenario: str, timeout: float
+) -> list[str]:
     kc = str(replay.kubeconfig)
     if consumer == "informer":
-        return [str(BIN / "informer"), "-kubeconfig", kc, "-resources", resources, "-n", str(n)]
+        informer = [str(BIN / "informer"), "-kubeconfig", kc, "-resources", resources, "-n", str(n)]
+        return [*informer, "-timeout", f"{timeout:.0f}s"]
     if consumer == "kubectl":
         cache = str(SCRATCH / "kubectl-cache")
         return [KUBECTL, "--kubeconfig", kc, "--cache-dir", cache, *KUBECTL_WATCH]
@@ -131,9 +134,11 @@ def _command(consumer: str, replay: Replay, resources: str, n: int, scenario: st
         resources,
         "--n",
         str(n),
+        "--timeout",
+        str(timeout),
         *extra,
     ]
-    return [PY, str(HERE / "consumers.py"), py, *args]
+    return module("ingest.consumers", py, *args)
 
 
 def _count_kubectl(proc: subprocess.Popen[bytes], n: int, timeout: float) -> dict[str, float]:
@@ -160,17 +165,28 @@ def _count_kubectl(proc: subprocess.Popen[bytes], n: int, timeout: float) -> dic
 def measure(
     consumer: str, replay: Replay, resources: str, n: int, run: int, scenario: str, timeout: float = 115
 ) -> Result:
+    """One consumer run; `timeout` is how long it may take to get all n events (it then gives
+    up by itself, and is killed 5 s later if it has not)."""
     errfile = SCRATCH / f"{consumer}.stderr"
     env = None
     if consumer == "faro-mypyc":  # the compiled copy first on the path: it shadows the snapshot
-        from compiled import build
+        from benchmarks.diagnostics.compiled import build
 
-        path = [str(build()), *filter(None, [os.environ.get("PYTHONPATH")])]
+        try:
+            built = build()
+        except Exception as exc:  # mypyc refused the source: an error row, the other consumers go on
+            return Result(consumer, run, 0, 0.0, 0.0, 0.0, 0.0, f"mypyc build failed: {exc}"[:300])
+        path = [str(built), *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
     with errfile.open("wb") as err:
         proc = subprocess.Popen(
-            _command(consumer, replay, resources, n, scenario), stdout=subprocess.PIPE, stderr=err, env=env
+            _command(consumer, replay, resources, n, scenario, timeout),
+            stdout=subprocess.PIPE,
+            stderr=err,
+            env=env,
+            cwd=REPO,
         )
+    t0 = time.monotonic()
     killer = threading.Timer(timeout + 5, proc.kill)  # the consumers time out by themselves first
     killer.start()
     try:
@@ -190,7 +206,18 @@ def measure(
     error = "" if ok else f"{out['count']} of {n} events: {errfile.read_text()[-300:].strip()}"
     rate = (out["count"] - 1) / seconds if ok else 0.0
     extra = {k: v for k, v in out.items() if k not in ("count", "start", "first", "last", "vmhwm_kb")}
+    extra["wall_s"] = time.monotonic() - t0  # spawn to exit: what a time limit must allow
     return Result(consumer, run, int(out["count"]), rate, seconds, rss, cpu, error, extra)
+
+
+FIRST_TIMEOUT = 600.0  # a consumer's first run: only a bound on a hang, whatever the machine
+MARGIN = 4.0  # later runs may take this many times the consumer's slowest run so far
+
+
+def limit(walls: list[float]) -> float:
+    """The time limit of a consumer's next run, from its earlier runs in this invocation: the
+    benchmark has no fixed idea of how fast the machine is."""
+    return max(60.0, MARGIN * max(walls)) if walls else FIRST_TIMEOUT
 
 
 def scenario(name: str, runs: int, n_by_stream: dict[str, int]) -> list[Result]:
@@ -198,12 +225,15 @@ def scenario(name: str, runs: int, n_by_stream: dict[str, int]) -> list[Result]:
     n = sum(n_by_stream[s] for s in streams.split(","))
     replay = Replay(streams)
     results: list[Result] = []
+    walls: dict[str, list[float]] = {}
     try:
         for run in range(runs):
             k = run % len(SCENARIOS[name])
             order = SCENARIOS[name][k:] + SCENARIOS[name][:k]  # rotate: no consumer always goes first
             for consumer in order:
-                r = measure(consumer, replay, streams, n, run, name)
+                r = measure(consumer, replay, streams, n, run, name, limit(walls.get(consumer, [])))
+                if not r.error:
+                    walls.setdefault(consumer, []).append(r.extra["wall_s"])
                 print(
                     f"  [{name}] run {run + 1}: {consumer:8} {r.events_per_s:9.0f} ev/s "
                     f"rss {r.rss_mb:7.0f} MB cpu {r.cpu_s:6.1f} s {r.error}",

@@ -4,15 +4,17 @@ Why: these two numbers — what Faro costs in a big cluster where it captures li
 whether it keeps up with hundreds of log streams without losing a line — decide whether it
 can be left running. One command rebuilds what is missing (stern v1.33.0 from its Go module
 and the Go log writer, into ~/.cache/faro/bench/bin), waits while another benchmark
-(benchmarks/run.py) is using the cluster, then:
+(benchmarks.run) is using the cluster, then:
 - scale.py: creates 5,000 bare pods (500 namespaces) + 5 `bench-primary` Deployments, measures
   Faro --runs times, creates 5,000 more while a Faro runs (RSS before/after), measures Faro
   --runs times at 10,000 pods, deletes the namespaces;
 - logstreams.py: for each rate, --runs trials of Faro and of stern on 500 pods; then two
-  diagnostic Faro trials (logdiag.py): py-spy at the highest rate, tracemalloc at the lowest;
-and writes the results (~/.cache/faro/bench/scale-logs.json) and the page (report_scale_logs.py).
+  diagnostic Faro trials (diagnostics/logdiag.py): py-spy at the highest rate, tracemalloc at the
+  lowest;
+and writes the results (~/.cache/faro/bench/scale-logs.json) and the page's generated blocks
+(scale_logs/report.py).
 
-Usage:  .venv/bin/python benchmarks/run_scale_logs.py --inotify-instances 1024 [--runs 3] [--pods 10000]
+Usage:  .venv/bin/python -m benchmarks.scale_logs.run --inotify-instances 1024 [--runs 3] [--pods 10000]
         [--idle 60] [--rates 5000,20000] [--seconds 20] [--found-runs 1] [--skip-scale] [--skip-logs]
         [--report-only]
 """
@@ -34,22 +36,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-CACHE = Path.home() / ".cache/faro/bench"
+from benchmarks.common import turns
+from benchmarks.common.paths import CACHE, GO_SOURCES, REPO
+from benchmarks.common.snapshot import snapshot_source
+from benchmarks.scale_logs import logstreams, scale
+from benchmarks.scale_logs import report as report_scale_logs
+from faro.errors import ApiError, KubeError
+
 RESULTS = CACHE / "scale-logs.json"
 INOTIFY = Path("/proc/sys/fs/inotify/max_user_instances")
-sys.path.insert(0, str(HERE))
-
-import logstreams  # noqa: E402
-import report_scale_logs  # noqa: E402
-import run as run_suite  # noqa: E402
-import scale  # noqa: E402
-import turns  # noqa: E402
-
-from faro.errors import ApiError, KubeError  # noqa: E402
-
-COMMAND = ".venv/bin/python benchmarks/run_scale_logs.py --inotify-instances 1024"
 
 
 def sh(*cmd: str, cwd: Path | None = None) -> str:
@@ -62,7 +57,7 @@ def build() -> None:
         print("building stern v1.33.0 ...", file=sys.stderr)
         env = {**os.environ, "GOBIN": str(CACHE / "bin")}
         subprocess.run(["go", "install", "github.com/stern/stern@v1.33.0"], check=True, env=env, cwd="/tmp")
-    src = HERE / "logwriter"
+    src = GO_SOURCES["logwriter"]
     newest = max(p.stat().st_mtime for p in src.iterdir())
     if not logstreams.WRITER.exists() or logstreams.WRITER.stat().st_mtime < newest:
         sh("go", "build", "-o", str(logstreams.WRITER), ".", cwd=src)
@@ -88,7 +83,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-SNAPSHOT: list[str] = []  # the digest of the copy of src/faro being measured (run.snapshot_source)
+SNAPSHOT: list[str] = []  # the digest of the copy of src/faro being measured (common/snapshot.py)
 
 
 def source_digest() -> str:
@@ -202,7 +197,7 @@ def main() -> None:
     scale.env()
     if not a.report_only:
         # Faro runs as child processes (scale.py faro, logstreams.py): they import the copy.
-        SNAPSHOT.append(run_suite.snapshot_source())
+        SNAPSHOT.append(snapshot_source())
         build()
         turns.take_turn()
         t0 = time.time()
@@ -240,8 +235,8 @@ def main() -> None:
             asyncio.run(delete_node())
         print(f"results: {RESULTS}", file=sys.stderr)
     out = REPO / "docs" / "benchmarks-scale-logs.md"
-    out.write_text(report_scale_logs.render(json.loads(RESULTS.read_text()), COMMAND))
-    print(f"wrote {out}", file=sys.stderr)
+    kept = report_scale_logs.write(json.loads(RESULTS.read_text()) if RESULTS.exists() else {}, out)
+    print(f"wrote {out}" + (f" (kept as they were: {', '.join(kept)})" if kept else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":

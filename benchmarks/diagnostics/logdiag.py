@@ -30,8 +30,9 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-import hotspots
 import psutil
+
+from benchmarks.diagnostics import hotspots
 
 PROFILE_RATE = 100  # samples/s: 500 streams at 20k lines/s is a busy process; keep py-spy light
 FRAMES = 8  # tracemalloc frames per allocation: deep enough to reach Faro from asyncio's internals
@@ -146,12 +147,13 @@ def _shares(what: str, unit: str, rows: list[tuple[str, float]]) -> list[str]:
 
 
 def render(diag: dict[str, Any]) -> list[str]:
-    """The page's section on the diagnostic trials (run_scale_logs.py's results["log_diag"])."""
+    """The page's section on the diagnostic trials (scale_logs/run.py's results["log_diag"])."""
     out = [
         "### Where Faro's CPU and memory go (two diagnostic trials)",
         "",
         "Two more Faro trials after the measured ones, each with one tool attached",
-        "(`benchmarks/logdiag.py`); they are not in the tables above, since the tools slow Faro down.",
+        "(`benchmarks/diagnostics/logdiag.py`); they are not in the tables above, since the tools slow Faro",
+        "down.",
         "",
     ]
     if p := diag.get("profile"):

@@ -8,7 +8,7 @@ records the raw watch lines of its pods and events while they go through a whole
 (create, schedule, start, annotate, roll out, delete), saves the discovery documents, and
 deletes the namespace. `synth.py` then grows the sample to ~100k events.
 
-Usage: python benchmarks/record.py [--out ~/.cache/faro/bench/sample] [--deployments 8 --replicas 15]
+Usage: python -m benchmarks.ingest.record [--out ~/.cache/faro/bench/sample] [--deployments 8 --replicas 15]
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import contextlib
 import hashlib
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import aiohttp
 import orjson
 
+from benchmarks.common.paths import CACHE
 from faro.errors import ApiError, KubeError
 from faro.kube.client import KubeClient
 from faro.kube.discovery import AGGREGATED
@@ -215,7 +215,7 @@ async def main(out: Path, n_deploy: int, replicas: int) -> None:
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=Path(os.path.expanduser("~/.cache/faro/bench/sample")))
+    ap.add_argument("--out", type=Path, default=CACHE / "sample")
     ap.add_argument("--deployments", type=int, default=8)
     ap.add_argument("--replicas", type=int, default=15)
     args = ap.parse_args()

@@ -11,7 +11,7 @@ the consumer has every pod's first line (all streams open), a Go writer (logwrit
 Then the pods are deleted (grace 1 s) and every line the consumer got is matched with what
 was written: lines/s, lost and duplicated lines (exactly which), RSS and CPU.
 
-Usage: python benchmarks/logstreams.py trial --consumer faro|stern --rate 5000 --seconds 20
+Usage: python -m benchmarks.scale_logs.logstreams trial --consumer faro|stern --rate 5000 --seconds 20
        [--diag profile|memory] | cleanup
 """
 
@@ -32,16 +32,17 @@ from array import array
 from pathlib import Path
 from typing import Any
 
-import logdiag
 import orjson
 import psutil
-import scale
-from consumers import GcClock
+
+from benchmarks.common.paths import BIN, REPO, module
+from benchmarks.diagnostics import logdiag
+from benchmarks.ingest.consumers import GcClock
+from benchmarks.scale_logs import scale
 
 NAMESPACES = [f"bench-logs-{i}" for i in range(5)]
 LOGDIR = Path(os.environ.get("FARO_TESTBED_LOGS", Path.home() / ".cache/faro/kwok/clusters/faro/faro-logs"))
-BIN = Path.home() / ".cache/faro/bench/bin"
-STERN, WRITER = BIN / "stern", BIN / "logwriter"  # built by run_scale_logs.py
+STERN, WRITER = BIN / "stern", BIN / "logwriter"  # built by scale_logs/run.py
 KWOK = "/apis/kwok.x-k8s.io/v1alpha1"
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 PAD = "lorem ipsum dolor sit amet " * 3  # ~100-byte lines
@@ -156,12 +157,12 @@ class Consumer:
         self.kind, self.tmp, self.n, self.closed, self.faro, self.notes = kind, tmp, 0, 0, [0, 0, 0, 0], {}
         self.gc = [0.0] * 9
         if kind == "faro":
-            cmd = [sys.executable, __file__, "faro", "--trial", trial, "--out", str(tmp / "faro.json")]
+            cmd = module("scale_logs.logstreams", "faro", "--trial", trial, "--out", str(tmp / "faro.json"))
             env = {**os.environ, logdiag.ENV: str(tmp / "heap.json")} if diag == "memory" else None
             if diag == "profile":  # py-spy starts Faro and writes the samples when it exits
                 cmd = [*logdiag.spy_prefix(tmp / "profile.txt"), *cmd]
             pipe = subprocess.PIPE
-            self.p = subprocess.Popen(cmd, stdin=pipe, stdout=pipe, text=True, env=env)
+            self.p = subprocess.Popen(cmd, stdin=pipe, stdout=pipe, text=True, env=env, cwd=REPO)
             threading.Thread(target=self._read_faro, daemon=True).start()
         else:
             args = f"-A -l bench-trial={trial} --max-log-requests 1000 -o raw --color never".split()

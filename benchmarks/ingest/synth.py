@@ -19,7 +19,7 @@ fresh uid per copy (rewritten in the references too), the copy's namespace, and 
 ReplicaSet owned by the Deployment whose name prefixes its own, as the deployment
 controller names them.
 
-Usage: python benchmarks/synth.py [--sample DIR] [--out DIR] [--total 100000]
+Usage: python -m benchmarks.ingest.synth [--sample DIR] [--out DIR] [--total 100000]
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from pathlib import Path
 
 import orjson
 
-CACHE = Path.home() / ".cache/faro/bench"
+from benchmarks.common.paths import CACHE
+
 NAMESPACE = b"bench-rec"
 RV_BASE = 1000
 _SUFFIX = "bcdfghjklmnpqrstvwxz2456789"  # the alphabet of apiserver-generated names

@@ -1,53 +1,21 @@
-"""Render docs/benchmarks-scale-logs.md from the results of run_scale_logs.py.
+"""Rewrite the generated blocks of docs/benchmarks-scale-logs.md from the results of scale_logs/run.py.
 
 Why a module of its own: the page is regenerated from saved results (--report-only) when its wording
-changes, without re-running 40 minutes of measurements; every number comes from the results file.
+changes, without re-running 40 minutes of measurements. The page's method and caveats are written by
+hand in the page; what sits between its `<!-- generated: NAME -->` and `<!-- end -->` markers (the
+run, the machine, the tables, the discussion's figures) is rewritten here from the results file
+(common/page.py), and nothing else.
 """
 
 from __future__ import annotations
 
 import statistics
+from pathlib import Path
 from typing import Any
 
-import logdiag
-import scale
-
-METHOD = """## What is measured
-
-- **Cluster**: the shared local KWOK cluster (apiserver, etcd, scheduler, controller-manager, KWOK on
-  the same 2 cores as everything below). Benchmark pods go to a fake node `faro-bench-0` (tainted
-  `faro.dev/bench:NoSchedule`, which they tolerate), leaving the two 110-pod test nodes to others. The
-  node and every `bench-*` namespace are deleted at the end.
-- **Scale** (`benchmarks/scale.py`): bare pods (one container with env, ports, requests; labels,
-  annotations), 10 per namespace `bench-scale-NNNN`, 48 POSTs in flight; kube-scheduler binds them
-  (`Scheduled` Events), KWOK starts them (`Pulled`, `Started`). 1-replica Deployments `bench-primary`
-  in the first 5 namespaces are the only primaries.
-- **Faro** runs as the library (`faro.Faro`, rule apps/v1/Deployment in namespaces `bench-scale-.*`
-  named `bench-primary`, include_logs=False, write_stories=False, metrics_port=0) in its own process.
-  The namespace rule being a pattern, it watches ReplicaSets, Pods, Jobs, ControllerRevisions,
-  EndpointSlices, PVCs and Events cluster-wide. **start -> on_ready**: from process spawn (interpreter
-  and imports included), and from `Faro.run()`, to the `on_ready` callback (every watch listed and
-  synced). After 10 s to settle, **steady RSS** is the RSS at the end of the idle window and **CPU %**
-  (user + system) / wall time over it (psutil); the engine reports the other columns.
-- **Logs** (`benchmarks/logstreams.py`): per trial, 500 fresh pods in 5 namespaces `bench-logs-N`,
-  each with a KWOK `Logs` object pointing at its CRI file `$FARO_TESTBED_LOGS/<ns>/<pod>/app.log`,
-  which holds one line before the consumer starts. Each pod's status gets `containerID: kwok://<pod>`
-  (a JSON patch: stern skips containers without one and the testbed's KWOK stages set none). ONE
-  consumer runs per trial: Faro (library, child process; the trial's pods as primaries,
-  `include_logs=True`, `max_log_streams=500`, lines counted in `on_event`), or stern v1.33.0 built
-  from its Go module (`stern -A -l bench-trial=<trial> --max-log-requests 1000 -o raw`, stdout to a
-  file). Once the consumer has every pod's first line, the Go writer (`benchmarks/logwriter`) appends
-  `<pod> <seq> <~80 bytes>` lines open loop at the stated total rate for `--seconds`, round robin, one
-  write(2) per file per 10 ms tick. **lines/s captured** = lines received after the first / (last
-  line received - writer start). Then the pods are deleted (grace 1 s); for Faro we wait for the 500
-  stories to close (its final reads happen then). **lost** = (pod, seq) written but never received.
-  **RSS** and **CPU s** are the consumer's (CPU from writer start until caught up); **KWOK inotify
-  peak** is how many inotify instances the KWOK controller held (one per follow stream it serves);
-  **TCP connections** are those the consumer held once it had caught up (psutil), min to max; the
-  notes give Faro's CPU time in CPython's cyclic GC over the CPU s window (`gc.callbacks`).
-  `--inotify-instances N` raises fs.inotify.max_user_instances to N for the trials and restores it;
-  before that, `--found-runs` trials run at the limit as found. Runs alternate which consumer goes
-  first. Everywhere: median over runs, min to max in parentheses.""".splitlines()
+from benchmarks.common.page import Block, rewrite
+from benchmarks.diagnostics import logdiag
+from benchmarks.scale_logs import scale
 
 
 def med(xs: list[float]) -> float:
@@ -206,52 +174,64 @@ def _parts(res: dict[str, Any]) -> str:
 
 
 def _source(m: dict[str, Any]) -> str:
-    if m.get("snapshot"):  # run_scale_logs.py copies src/faro once and every Faro runs the copy
+    if m.get("snapshot"):  # scale_logs/run.py copies src/faro once and every Faro runs the copy
         return f"`{m['source']}` (a copy of src/faro taken at the start, used throughout)"
     return f"`{m['source']}` (sha256 of src/faro, `{m['source_after']}` at the end)"
 
 
-def render(res: dict[str, Any], command: str) -> str:
+def run_block(res: dict[str, Any]) -> list[str]:
     m = res["machine"]
-    flags = _flags(res["args"])
-    head = f"""# Scale and log-stream benchmarks
+    return [
+        f"Generated on {res['date']} ({res['duration_s'] / 60:.0f} min) with `{_flags(res['args'])}`, Faro "
+        f"source {_source(m)}. Every number between this page's markers comes from that run "
+        "(`~/.cache/faro/bench/scale-logs.json`).",
+        *_parts(res).splitlines(),
+    ]
 
-Regenerate (about 40 minutes; needs the local KWOK cluster from `testbed/`, Go and the Go module proxy):
 
-```sh
-{command}
-```
+def machine_block(res: dict[str, Any]) -> list[str]:
+    m = res["machine"]
+    return [
+        "| | |",
+        "|---|---|",
+        f"| CPU | {m['cpu']}, {m['nproc']} cores (`nproc`) |",
+        f"| memory | {m['mem_gib']:.1f} GiB |",
+        f"| Python | {m['python']} |",
+        f"| Go | {m['go']} |",
+        f"| Faro | {m['faro']} |",
+        f"| cluster | {m['server']} (KWOK, `testbed/`) |",
+        f"| fs.inotify.max_user_instances | {m['inotify_max_user_instances']} (as found) |",
+        f"| load average before / after | {m['load_before']} / {m['load_after']} |",
+    ]
 
-Generated on {res["date"]} ({res["duration_s"] / 60:.0f} min) with `{flags}`, Faro source
-{_source(m)}. Every number below comes from
-that run (`~/.cache/faro/bench/scale-logs.json`); regenerate rather than edit. Ingest throughput and
-capture lag are on [benchmarks.md](benchmarks.md).
-{_parts(res)}
-## Machine
 
-| | |
-|---|---|
-| CPU | {m["cpu"]}, {m["nproc"]} cores (`nproc`) |
-| memory | {m["mem_gib"]:.1f} GiB |
-| Python | {m["python"]} |
-| Go | {m["go"]} |
-| Faro | {m["faro"]} |
-| cluster | {m["server"]} (KWOK, `testbed/`) |
-| fs.inotify.max_user_instances | {m["inotify_max_user_instances"]} (as found) |
-| load average before / after | {m["load_before"]} / {m["load_after"]} |
-"""
-    out = [head, *METHOD, ""]
-    if res.get("scale"):
-        out += [*scale_section(res["scale"]), ""]
-    if res.get("logs"):
-        section = logs_section(res["logs"])
-        if res.get("logs_from"):  # a run that re-measured scale only keeps older log trials
-            section[1:1] = ["", f"These log-stream trials come from {res['logs_from']}.", ""]
-        out += [*section, ""]
-    if res.get("log_diag"):
-        out += logdiag.render(res["log_diag"])
-    out += discussion(res)
-    return "\n".join(out) + "\n"
+def logs_block(res: dict[str, Any]) -> list[str] | None:
+    if not res.get("logs"):
+        return None
+    section = logs_section(res["logs"])
+    if res.get("logs_from"):  # a run that re-measured scale only keeps older log trials
+        section[1:1] = ["", f"These log-stream trials come from {res['logs_from']}.", ""]
+    return section
+
+
+def blocks(res: dict[str, Any]) -> dict[str, Block]:
+    if not res:
+        return {}
+    return {
+        "run": lambda: run_block(res),
+        "machine": lambda: machine_block(res),
+        "scale": lambda: scale_section(res["scale"]) if res.get("scale") else None,
+        "logs": lambda: logs_block(res),
+        "log diagnostics": lambda: logdiag.render(res["log_diag"]) if res.get("log_diag") else None,
+        "discussion": lambda: discussion(res),
+    }
+
+
+def write(res: dict[str, Any], page: Path) -> list[str]:
+    """Rewrite the page's generated blocks; returns those kept as they were (no results)."""
+    text, kept = rewrite(page.read_text(), blocks(res))
+    page.write_text(text)
+    return kept
 
 
 SCALE_TEXT = """\
@@ -263,8 +243,8 @@ SCALE_TEXT = """\
   itself starts at {base} (the interpreter and Faro's imports, measured in the same process before it
   connects), so the cluster's objects cost the difference. kubernetes_asyncio's generated API classes
   and models (~31 MB) are not imported: Faro needs only its kubeconfig loader and session
-  (src/faro/kube/loader_import.py, tests/unit/kube/test_loader_import.py). Objects of no story are read by their
-  head only: a reflector decodes uid, name, namespace, resourceVersion and ownerReferences with msgspec
+  (src/faro/kube/loader_import.py, tests/unit/kube/test_loader_import.py). Objects of no story are read by
+  their head only: a reflector decodes uid, name, namespace, resourceVersion and ownerReferences with msgspec
   (src/faro/kube/decode.py) and the object stays one `bytes` value, decoded only if it turns out to
   belong to a story (tests/unit/kube/test_decode.py checks that the others never are). What stays per
   unrelated object is a reflector entry (what a relist diff needs) and an owner-graph node. History:
@@ -310,15 +290,11 @@ FOUND_TEXT = """\
   so it never moves the resume point, and reconnects with sinceTime: {reconnects:,} reconnects,
   {lost:,} lines lost in that trial.
 """
-CAVEATS = """\
-- **Caveats**: one shared 2-core machine runs the control plane, KWOK, the writer and the consumer; other
-  test suites ran during some runs (marked in the scale table). KWOK serves logs from files: this
-  measures the apiserver's proxy path and the consumers, not a container runtime."""
 
 
 def discussion(res: dict[str, Any]) -> list[str]:
     """Numbers come from the results; the causes were found while building these benchmarks."""
-    out = ["## Discussion", ""]
+    out: list[str] = []
     if sc := res.get("scale"):
         large, small, g, pop, pods = sc["large"], sc["small"], sc["grow"], sc["populate"], sc["pods"]
         ready, rss, run, cpu = (
@@ -359,4 +335,4 @@ def discussion(res: dict[str, Any]) -> list[str]:
     if found and main is not found and (fa := [t for t in found if t["consumer"] == "faro"]):
         reconnects, lost = fa[0]["faro_counters"]["reconnects"], fa[0]["lost"]
         out.append(FOUND_TEXT.format(limit=limit, reconnects=reconnects, lost=lost))
-    return [*out, CAVEATS]
+    return "\n".join(out).rstrip("\n").splitlines()

@@ -13,14 +13,14 @@ Self time is charged to the innermost Python function, with the native library i
 when that was not the interpreter itself (e.g. "Reflector._watch > orjson" is orjson.loads);
 any sample inside gc_collect_main is charged to the GC whatever triggered it.
 
-Usage: python benchmarks/hotspots.py [--rate 250]   (prints JSON; needs py-spy in the venv)
+Usage: python -m benchmarks.diagnostics.hotspots [--rate 250] [--timeout 600]
+(prints JSON; needs py-spy in the venv)
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import hashlib
 import json
 import re
 import shutil
@@ -30,9 +30,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from ingest import CACHE, PY, SCRATCH, Replay  # noqa: E402
+from benchmarks.common.paths import CACHE, REPO, SCRATCH, module
+from benchmarks.ingest.throughput import Replay
 
 GC = "CPython cyclic GC (gc_collect_main)"
 _PYFRAME = re.compile(r"^(?P<func>[^ ]+) \((?P<file>[^)]+\.py):\d+\)$")
@@ -98,14 +97,6 @@ def analyse(raw: Path, top: int = 15, main: str = "consumers.py:", counts: bool 
     return out
 
 
-def source_digest(root: Path) -> str:
-    """A digest of a Faro source tree (its .py files), naming the version measured."""
-    h = hashlib.sha256()
-    for f in sorted(root.rglob("*.py")):
-        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes())
-    return h.hexdigest()[:12]
-
-
 def object_sizes(sample: Path, n: int = 100_000) -> dict[str, float]:
     """Python heap bytes per recorded pod event: parsed by orjson, and as a story keeps it
     (Faro's strip_object: managedFields dropped), from tracemalloc."""
@@ -126,23 +117,38 @@ def object_sizes(sample: Path, n: int = 100_000) -> dict[str, float]:
     return {"json": sum(map(len, lines)) / k, "parsed": parsed / k, "stripped": stripped / k}
 
 
-def profile(n: int, rate: int = 250) -> dict[str, Any]:
-    spy = shutil.which("py-spy", path=str(Path(PY).parent)) or shutil.which("py-spy")
+def profile(n: int, rate: int = 250, timeout: float = 600) -> dict[str, Any]:
+    """The Faro consumer on the pods replay under py-spy; `timeout` bounds the whole profiled
+    run (run.py derives it from the same consumer's measured ingest time)."""
+    spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if spy is None:
-        raise SystemExit("py-spy is not installed: .venv/bin/pip install py-spy")
+        raise RuntimeError("py-spy is not installed: .venv/bin/pip install py-spy")
     replay = Replay("pods")
     raw = SCRATCH / "faro-profile.txt"
     try:
         spy_args = ["record", "--native", "-r", str(rate), "-f", "raw", "-o", str(raw), "--"]
         faro = ["faro", "--server", replay.url, "--kubeconfig", str(replay.kubeconfig), "--n", str(n)]
-        cmd = [spy, *spy_args, PY, str(HERE / "consumers.py"), *faro]
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=150)
-        result = json.loads(next(x for x in p.stdout.splitlines() if x.startswith("{")))
+        faro += ["--timeout", str(timeout)]
+        cmd = [spy, *spy_args, *module("ingest.consumers", *faro)]
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 30, cwd=REPO)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"the profiled Faro run took over {timeout + 30:.0f} s") from None
+        line = next((x for x in p.stdout.splitlines() if x.startswith("{")), None)
+        if line is None:
+            raise RuntimeError(f"py-spy exited {p.returncode}: {p.stderr.strip()[-300:]}")
+        result = json.loads(line)
     finally:
         replay.close()
+    if result["count"] < n:
+        raise RuntimeError(f"the profiled Faro handled {result['count']} of {n} events in {timeout:.0f} s")
     out = analyse(raw)
     out["events_per_s_under_profiler"] = (result["count"] - 1) / (result["last"] - result["first"])
-    out["object_bytes"] = object_sizes(CACHE / "sample")
+    # in a child: it must import the Faro being measured (the snapshot on PYTHONPATH)
+    sizes = subprocess.run(
+        module("diagnostics.hotspots", "--object-sizes"), capture_output=True, text=True, check=True, cwd=REPO
+    )
+    out["object_bytes"] = json.loads(sizes.stdout)
     return out
 
 
@@ -150,12 +156,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rate", type=int, default=250, help="samples per second")
     ap.add_argument("--raw", type=Path, help="only analyse an existing py-spy raw file")
+    ap.add_argument("--object-sizes", action="store_true", help="only the tracemalloc sizes of a pod")
+    ap.add_argument("--timeout", type=float, default=600, help="seconds for the profiled run")
     args = ap.parse_args()
     if args.raw:
         print(json.dumps(analyse(args.raw), indent=1))
         return
+    if args.object_sizes:
+        print(json.dumps(object_sizes(CACHE / "sample")))
+        return
     meta = json.loads((CACHE / "recording" / "meta.json").read_text())
-    print(json.dumps(profile(meta["pods"]["events"], args.rate), indent=1))
+    print(json.dumps(profile(meta["pods"]["events"], args.rate, args.timeout), indent=1))
 
 
 if __name__ == "__main__":
