@@ -42,8 +42,8 @@ import orjson
 from benchmarks.common.paths import CACHE, REPO, module
 from benchmarks.diagnostics.compiled import compiled_modules
 from faro.capture.container_logs.stream import Instance, log_event
+from faro.capture.filters import PrimaryRule
 from faro.capture.fold.diff import changes
-from faro.capture.fold.filters import PrimaryRule
 from faro.capture.fold.owner_graph import Correlator
 from faro.capture.fold.pod_lifecycle import PodLifecycle
 from faro.capture.fold.redact import strip_object

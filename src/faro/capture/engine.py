@@ -19,11 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from faro.capture.container_logs.manager import LogManager
-from faro.capture.container_logs.stream import LogFilters
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import EventFilters, LogFilters, PrimaryRule
 from faro.capture.fold.owner_graph import Correlator
 from faro.capture.fold.roles import CRDS, PRIMARY
-from faro.capture.fold.router import EventFilters, Item, OnMatched, Router
+from faro.capture.fold.router import Item, OnMatched, Router
 from faro.capture.fold.story_book import StoryBook
 from faro.capture.memory import resident_bytes
 from faro.capture.pipeline import Pipeline

@@ -11,7 +11,7 @@ import pytest
 
 import faro
 from faro import Faro, FaroConfig, MatchedEvent, ResourceRule, load_config
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import PrimaryRule
 from faro.capture.fold.owner_graph import Correlator
 from faro.capture.fold.roles import PRIMARY
 from faro.capture.fold.router import Router

@@ -33,7 +33,7 @@ import pytest
 
 import faro.capture.fold.story_book as story_book_module
 from faro.capture.container_logs.stream import Instance, log_event
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import PrimaryRule
 from faro.capture.fold.owner_graph import Correlator
 from faro.capture.fold.router import Router
 from faro.capture.fold.story_book import StoryBook

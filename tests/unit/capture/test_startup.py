@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import PrimaryRule
 from faro.capture.watches.startup import all_forbidden, check_selectors, wait_settled
 from faro.config import ResourceRule
 from faro.errors import ApiError, ConfigError

@@ -161,7 +161,7 @@ def test_warn_and_warning_are_one_log_level(level: str) -> None:
 def test_namespace_globs_and_regexes_both_do_what_their_writer_meant(
     written: str, regex: str, matches: list[str], misses: list[str]
 ) -> None:
-    from faro.capture.fold.filters import NamespaceFilter
+    from faro.capture.filters import NamespaceFilter
 
     names, patterns = split_namespaces(written)
     assert (names, patterns) == ([], [regex])

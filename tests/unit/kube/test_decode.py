@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import PrimaryRule
 from faro.capture.fold.owner_graph import Correlator
 from faro.capture.fold.roles import CHILD, EVENTS, PRIMARY
 from faro.capture.fold.router import Router

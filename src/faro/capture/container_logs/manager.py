@@ -21,7 +21,8 @@ from typing import Any
 
 import aiohttp
 
-from faro.capture.container_logs.stream import Instance, LogFilters, Stream, container_states, log_event
+from faro.capture.container_logs.stream import Instance, Stream, container_states, log_event
+from faro.capture.filters import LogFilters
 from faro.errors import ApiError, KubeError
 from faro.kube.backoff import Backoff
 from faro.kube.client import KubeClient

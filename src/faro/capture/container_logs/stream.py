@@ -8,7 +8,6 @@ start, wait, end and read once more: these are the plain values it moves around.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,27 +23,6 @@ class Instance:
     pod_uid: str
     container: str
     restart: int
-
-
-@dataclass
-class LogFilters:
-    pod: re.Pattern[str] | None = None
-    container_include: re.Pattern[str] | None = None
-    container_exclude: re.Pattern[str] | None = None
-    line_include: re.Pattern[bytes] | None = None
-    line_exclude: re.Pattern[bytes] | None = None
-
-    def wants_container(self, pod: str, container: str) -> bool:
-        if self.pod is not None and not self.pod.fullmatch(pod):
-            return False
-        if self.container_include is not None and not self.container_include.fullmatch(container):
-            return False
-        return self.container_exclude is None or not self.container_exclude.fullmatch(container)
-
-    def wants_line(self, content: bytes) -> bool:
-        if self.line_include is not None and not self.line_include.search(content):
-            return False
-        return self.line_exclude is None or not self.line_exclude.search(content)
 
 
 @dataclass

@@ -7,13 +7,12 @@ pipeline's per-UID order is the order the stories see.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from faro.capture.container_logs.manager import LogManager
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import EventFilters, PrimaryRule
 from faro.capture.fold.owner_graph import Correlator
 from faro.capture.fold.pod_lifecycle import PodLifecycle
 from faro.capture.fold.redact import strip_object
@@ -35,25 +34,6 @@ class Item:
     ev: WatchEvent
     roles: frozenset[str]
     rules: tuple[PrimaryRule, ...] = ()
-
-
-@dataclass
-class EventFilters:
-    reason_include: re.Pattern[str] | None = None
-    reason_exclude: re.Pattern[str] | None = None
-    source_include: re.Pattern[str] | None = None
-    source_exclude: re.Pattern[str] | None = None
-
-    def wants(self, reason: str, source: str) -> bool:
-        for value, inc, exc in (
-            (reason, self.reason_include, self.reason_exclude),
-            (source, self.source_include, self.source_exclude),
-        ):
-            if inc is not None and not inc.search(value):
-                return False
-            if exc is not None and exc.search(value):
-                return False
-        return True
 
 
 @dataclass

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import PrimaryRule
 from faro.capture.fold.roles import CHILD, CRDS, EVENTS, PRIMARY
 from faro.model.refs import ResourceType
 

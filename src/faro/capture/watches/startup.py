@@ -13,7 +13,7 @@ import asyncio
 import logging
 from typing import Any
 
-from faro.capture.fold.filters import PrimaryRule
+from faro.capture.filters import PrimaryRule
 from faro.capture.fold.roles import CRDS, EVENTS, PRIMARY
 from faro.capture.watches.plan import WatchSpec
 from faro.errors import ApiError, ConfigError

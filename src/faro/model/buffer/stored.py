@@ -28,8 +28,8 @@ _LOG_FIELDS = ("pod", "container", "restart", "time", "line")  # logstate.log_ev
 
 Shared = tuple[bytes, bytes]  # a log instance's JSON before and after the timestamp
 Frozen = tuple[float, int, bytes]  # timestamp, seq, the event's JSON
-LogLine = tuple[float, int, Shared, bytes]  # timestamp, seq, its instance's JSON, `"time":…,"line":…}}`
-Stored = Frozen | LogLine
+FrozenLogLine = tuple[float, int, Shared, bytes]  # timestamp, seq, its instance's JSON, `"time":…,"line":…}}`
+Stored = Frozen | FrozenLogLine
 
 order = itemgetter(0, 1)  # chronological, then arrival (seq): the sort key of stored events
 

@@ -1,4 +1,6 @@
-"""Which objects are primaries: namespace names/patterns and name regexes, compiled once.
+"""Every filter of a capture, compiled once: which objects are primaries (namespace names,
+patterns and name regexes), which Events are kept (reason, source) and which container logs
+are read (pod, container, line). Everything is captured unless a filter says otherwise.
 
 Label and field selectors are applied by the API server (see plan.py); what the server
 cannot do — namespace regexes, name regexes — is done here, on every event, so it is cheap:
@@ -66,3 +68,43 @@ class PrimaryRule:
         if self.resource.namespaced and not self.namespaces.match(namespace):
             return False
         return self.name is None or self.name.fullmatch(name) is not None
+
+
+@dataclass
+class EventFilters:
+    reason_include: re.Pattern[str] | None = None
+    reason_exclude: re.Pattern[str] | None = None
+    source_include: re.Pattern[str] | None = None
+    source_exclude: re.Pattern[str] | None = None
+
+    def wants(self, reason: str, source: str) -> bool:
+        for value, inc, exc in (
+            (reason, self.reason_include, self.reason_exclude),
+            (source, self.source_include, self.source_exclude),
+        ):
+            if inc is not None and not inc.search(value):
+                return False
+            if exc is not None and exc.search(value):
+                return False
+        return True
+
+
+@dataclass
+class LogFilters:
+    pod: re.Pattern[str] | None = None
+    container_include: re.Pattern[str] | None = None
+    container_exclude: re.Pattern[str] | None = None
+    line_include: re.Pattern[bytes] | None = None
+    line_exclude: re.Pattern[bytes] | None = None
+
+    def wants_container(self, pod: str, container: str) -> bool:
+        if self.pod is not None and not self.pod.fullmatch(pod):
+            return False
+        if self.container_include is not None and not self.container_include.fullmatch(container):
+            return False
+        return self.container_exclude is None or not self.container_exclude.fullmatch(container)
+
+    def wants_line(self, content: bytes) -> bool:
+        if self.line_include is not None and not self.line_include.search(content):
+            return False
+        return self.line_exclude is None or not self.line_exclude.search(content)
