@@ -135,15 +135,15 @@ def terminal(obj: dict[str, Any]) -> Terminal | None:
     """The terminal state the object is in and why, or None if it is not in one."""
     kind = obj.get("kind", "")
     status = _part(obj, "status")
-    spec = _part(obj, "spec")
-    conds = _conditions(obj)
-    if kind == "Pod":
+    if kind == "Pod":  # the most frequent primary by far: its phase alone, before anything else
         phase = status.get("phase")
         if phase not in ("Succeeded", "Failed"):
             return None
         outcome = SUCCEEDED if phase == "Succeeded" else FAILED
         reason, message = _text(status.get("reason")), _text(status.get("message"))
         return Terminal(f"Pod {phase}", outcome, phase=phase, reason=reason, message=message)
+    spec = _part(obj, "spec")
+    conds = _conditions(obj)
     if kind == "Job":
         for t, outcome in (("Complete", SUCCEEDED), ("Failed", FAILED)):
             if conds.get(t, {}).get("status") == "True":

@@ -42,14 +42,15 @@ class _PodState:
     terminating: bool = False
 
 
-@dataclass
 class _Changes:
-    """The lifecycle events of one pod change, as they are found."""
+    """The lifecycle events of one pod change, as they are found (a plain class: one is made
+    for every change of every pod in a story)."""
 
-    name: str
-    namespace: str
-    at: float
-    out: list[StoryEvent] = field(default_factory=list)
+    __slots__ = ("at", "name", "namespace", "out")
+
+    def __init__(self, name: str, namespace: str, at: float) -> None:
+        self.name, self.namespace, self.at = name, namespace, at
+        self.out: list[StoryEvent] = []
 
     def add(self, etype: EventType, action: str, data: dict[str, Any], when: float | None = None) -> None:
         at = self.at if when is None else when
