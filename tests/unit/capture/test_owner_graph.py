@@ -230,3 +230,30 @@ def test_an_event_about_a_kind_no_watch_brings_is_not_held() -> None:
     assert c.held == {}  # a Node never arrives: holding it would only expire it later
     assert c.event_target("pod-1", _k8s_event("pod-1", kind="Pod")) is None
     assert list(c.held) == ["pod-1"]  # a Pod may still come: held for it
+
+
+def test_an_event_about_an_object_still_waiting_for_its_owner_is_held_with_it() -> None:
+    """The object is known (in the graph) but undecided: its owner has not arrived. Its Events
+    were dropped as if it were of no story (found by the fold's golden test: 13 Events of a
+    rollout whose pods came before their ReplicaSet)."""
+    c = Correlator()
+    c.bind_primary("dep")
+    pod = _ev("Pod", "pod", ("ReplicaSet", "rs"))
+    assert c.observe(pod) == (None, [])  # waits for rs
+    about_pod = _k8s_event("pod")
+    assert c.event_target("pod", about_pod) is None
+    assert c.held == {"rs": [pod], "pod": [about_pod]}  # held, not dropped
+    released = c.observe(_ev("ReplicaSet", "rs", ("Deployment", "dep")))[1]
+    assert released == [pod, about_pod]  # both reach the story
+    assert c.event_target("pod", about_pod) == "dep"
+
+
+def test_an_event_about_an_object_that_turns_out_to_be_of_no_story_is_released_and_dropped() -> None:
+    c = Correlator()
+    pod = _ev("Pod", "pod", ("ReplicaSet", "rs"))
+    c.observe(pod)
+    about_pod = _k8s_event("pod")
+    c.event_target("pod", about_pod)
+    assert c.observe(_ev("ReplicaSet", "rs")) == (None, [pod])  # rs is of no story
+    assert c.observe(pod) == (None, [about_pod])  # the pod is decided: its Event can be judged
+    assert c.event_target("pod", about_pod) is None and c.held == {}

@@ -127,10 +127,12 @@ class Correlator:
             del self.gone[next(iter(self.gone))]
 
     def event_target(self, target_uid: str, ev: WatchEvent) -> str | None:
-        """The story of an Event's involved object, holding the Event if it is unknown yet
-        (unless it is of a kind no watch brings: a Node, a Service, ...)."""
+        """The story of an Event's involved object, holding the Event if the object is unknown
+        yet (unless it is of a kind no watch brings: a Node, a Service, ...) or is itself still
+        waiting for its owner: it is released with the object once that is decided."""
         cid = self.bound.get(target_uid)
-        if cid is None and target_uid and target_uid not in self.parents:
+        undecided = target_uid not in self.parents or target_uid in self.waiting
+        if cid is None and target_uid and undecided:
             if target_uid in self.gone:
                 return self.gone[target_uid]
             kind = ev.about_kind
