@@ -186,15 +186,10 @@ class Engine:
         return list(dict.fromkeys(types))
 
     def resume(self, stories: list[Story]) -> None:
-        """Take over open stories journalled by a previous run (see sinks/files.py)."""
+        """Take over open stories journalled by a previous run (sinks/journal.py)."""
         t = now()
         for story in stories:
-            self.book.resume(story, t)
-            self.correlator.bind_primary(story.correlation_id)
-            for uid in story.members - {story.correlation_id}:
-                self.correlator.bound[uid] = story.correlation_id
-            if self.logs is not None:
-                self.logs.resume(story.buffer.all())
+            self.router.resume(story, t)
 
     async def run(self, specs: list[WatchSpec] | None = None) -> None:
         """Capture until stop(); then flush every open story with completion=shutdown."""

@@ -282,10 +282,7 @@ def replay(case: Case, out: Path) -> None:
         elif kind == "resume":
             cap = Capture(case, files)
             for story in files.journal.resumable():  # Engine.resume
-                cap.book.resume(story, now)
-                cap.correlator.bind_primary(story.correlation_id)
-                for uid in story.members - {story.correlation_id}:
-                    cap.correlator.bound[uid] = story.correlation_id
+                cap.router.resume(story, now)
             for watch in case.types:  # the start-up lists, in the case's watch order (waves)
                 cap.list(watch, now, relist=False)
     end = case.spec["end"]

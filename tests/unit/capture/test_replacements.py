@@ -62,3 +62,19 @@ def test_a_failed_job_pod_is_replaced_by_the_retry_and_old_departures_expire() -
     life.observe(pod("migrate-b", "b", job, deletionTimestamp="x"), 10.0)
     assert "replaces" not in starting(life, pod("migrate-c", "c", job), 10.0 + 121)  # past the window
     assert "replaces" not in starting(life, pod("bare", "z", owner=None), 11.0)
+
+
+def test_a_seeded_pod_goes_on_from_its_last_known_state() -> None:
+    """After a restart, a pod's lifecycle continues from the journal: no second POD_STARTING,
+    and what changed while Faro was down is one transition."""
+    life = PodLifecycle()
+    running = pod("web-a", "u1")
+    running["status"]["containerStatuses"] = [{"name": "app", "restartCount": 0, "state": {"running": {}}}]
+    pending = pod("web-a", "u1")
+    pending["status"] = {"phase": "Pending"}
+    life.seed(pending, 5.0)
+    events = life.observe(running, 9.0)
+    assert [e.event_type for e in events] == [EventType.POD_LIFECYCLE, EventType.POD_LIFECYCLE]
+    assert events[0].data["from"] == "Pending" and events[0].data["to"] == "Running"
+    life.seed(pod("web-a", "u1"), 20.0)  # already known: a seed never replaces what was observed
+    assert life.observe(running, 21.0) == []

@@ -103,3 +103,23 @@ def test_a_deleted_primary_leaves_no_bookkeeping_behind() -> None:
         for name in ("episodes", "primaries", "_last", "_seen", "_alive", "_orphans")
     }
     assert left == dict.fromkeys(left, 0)
+
+
+def test_a_resumed_story_does_not_record_the_journals_last_state_again() -> None:
+    """A restarted Faro lists every object again (as ADDED): the one unchanged since the
+    journal is no change; one that changed while Faro was down is recorded."""
+    closed: list[Story] = []
+    first = _book(closed)
+    _record(first, _ev("Job", "job", 1, 0.0, WatchType.ADDED))
+    _record(first, _ev("Pod", "pod", 5, 1.0, WatchType.ADDED))
+    _record(first, _ev("Pod", "other", 7, 1.0, WatchType.ADDED))
+    journalled = Story.from_dict(first.open["job"].to_dict("test"))
+    book = _book(closed)
+    book.resume(journalled, 10.0)
+    before = journalled.event_count
+    _record(book, _ev("Job", "job", 1, 11.0, WatchType.ADDED))  # unchanged
+    _record(book, _ev("Pod", "pod", 5, 11.0, WatchType.ADDED))  # unchanged
+    _record(book, _ev("Pod", "other", 8, 11.0, WatchType.ADDED))  # changed while Faro was down
+    assert journalled.event_count == before + 1
+    _record(book, _ev("Pod", "pod", 5, 12.0, WatchType.ADDED))  # later, the same rv again: recorded
+    assert journalled.event_count == before + 2

@@ -85,6 +85,17 @@ class PodLifecycle:
         _terminating(ps, meta, found)
         return found.out
 
+    def seed(self, pod: dict[str, Any], at: float) -> None:
+        """Take over a pod's last known state (a resumed story's journal), so a restarted Faro
+        records what changed since, not the pod's start and every state again."""
+        uid = (pod.get("metadata") or {}).get("uid", "")
+        if not uid or uid in self.pods:
+            return
+        ps = self.pods[uid] = _PodState()
+        _phase(ps, (pod.get("status") or {}).get("phase") or "Pending", _Changes("", "", at))
+        _containers(ps, pod, _Changes("", "", at))
+        ps.terminating = bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+
     def _starting(self, pod: dict[str, Any], found: _Changes) -> None:
         """POD_STARTING, at creation when the pod existed before Faro saw it. creationTimestamp
         has whole seconds: a pod seen within a second of it is placed by when Faro saw it, or

@@ -20,6 +20,7 @@ from faro.capture.fold.roles import CHILD, CRDS, EVENTS, PRIMARY
 from faro.capture.fold.story_book import StoryBook, event_keys
 from faro.config import ResourceRule
 from faro.model.events import EventType, StoryEvent, WatchEvent, WatchType
+from faro.model.story import Story
 from faro.model.timefmt import parse
 
 # A matched change of a primary: the event, the object as the story holds it (stripped,
@@ -87,6 +88,20 @@ class Router:
             else:
                 self.route(held, frozenset({CHILD}), ())
 
+    def resume(self, story: Story, now: float) -> None:
+        """Take over a story journalled by a previous run: the book adopts it (a restart gap),
+        its members are bound, each container's log resumes where the journal stops, and each
+        pod's lifecycle goes on from its last journalled state (no second POD_STARTING)."""
+        self.book.resume(story, now)
+        self.correlator.bind_primary(story.correlation_id)
+        for uid in story.members - {story.correlation_id}:
+            self.correlator.bound[uid] = story.correlation_id
+        events = story.buffer.all()
+        if self.logs is not None:
+            self.logs.resume(events)
+        for pod, at in _last_pod_states(events).values():
+            self.podlife.seed(pod, at)
+
     def _pod(self, cids: list[str], ev: WatchEvent) -> None:
         deleted = ev.type is WatchType.DELETED
         lifecycle = self.podlife.observe(ev.obj, ev.observed_at, deleted)
@@ -143,3 +158,20 @@ def _first_match(rules: tuple[PrimaryRule, ...], meta: dict[str, Any]) -> Primar
         if r.match(ns, name):
             return r
     return None
+
+
+def _last_pod_states(events: list[StoryEvent]) -> dict[str, tuple[dict[str, Any], float]]:
+    """pod uid -> (its last state in a journalled story, when), for pods not deleted."""
+    out: dict[str, tuple[dict[str, Any], float]] = {}
+    for ev in events:
+        if ev.resource != "Pod" or ev.event_type not in (
+            EventType.RESOURCE_UPDATE,
+            EventType.CORRELATED_EVENT,
+        ):
+            continue
+        uid = (ev.data.get("metadata") or {}).get("uid", "")
+        if ev.action == "delete":
+            out.pop(uid, None)
+        elif uid:
+            out[uid] = (ev.data, ev.timestamp)
+    return out

@@ -72,6 +72,9 @@ class StoryBook:
     # The last changes recorded per member, to drop the copies overlapping watches deliver.
     _seen: dict[str, tuple[tuple[WatchType, str], ...]] = field(default_factory=dict)
     _current: tuple[WatchEvent | None, bytes, list[dict[str, Any]] | None] = (None, b"", None)
+    # (story, member) -> the resourceVersion a resumed story's journal ended with: listed
+    # again unchanged by the restarted Faro, it is no change to record.
+    _resumed: dict[tuple[str, str], str] = field(default_factory=dict)
     evicted: int = 0  # stories closed early because max_open were open
 
     def story_for(self, cid: str, now: float) -> Story | None:
@@ -134,6 +137,9 @@ class StoryBook:
                 self.primaries[cid] = orjson.dumps(ev.data)
             if uid and ev.event_type in (EventType.RESOURCE_UPDATE, EventType.CORRELATED_EVENT):
                 self._last[uid] = orjson.dumps(ev.data)
+                rv = (ev.data.get("metadata") or {}).get("resourceVersion")
+                if ev.action != "delete" and rv:
+                    self._resumed[(cid, uid)] = rv
             if ev.event_type is EventType.K8S_EVENT:
                 d, series = ev.data, ev.data.get("series") or {}
                 m = d.get("metadata") or {}
@@ -233,6 +239,10 @@ class StoryBook:
         if ev.gap is not None and ev.gap not in story.gaps:
             story.gaps.append(ev.gap)
         story.members.add(uid)
+        if self._resumed and self._resumed.pop((story.correlation_id, uid), None) == ev.meta.get(
+            "resourceVersion"
+        ):
+            return  # the journal's last state, listed again after a restart: nothing changed
         se = self._event(story, obj, etype, _ACTIONS[ev.type], _when(ev))
         if diff is not None:
             se.changes = diff
