@@ -170,8 +170,8 @@ async def _coalesced(
     meanwhile waits in the kernel and is read, decrypted and parsed at once.
 
     Why: a busy log stream sends each line as its own small chunk, and each chunk costs a loop
-    wake-up, a socket read, a TLS record, an HTTP parse and a task switch: with 500 streams at
-    20,000 lines/s that was about half of Faro's CPU (docs/benchmarks-scale-logs.md). Pausing
+    wake-up, a socket read, a TLS record, an HTTP parse and a task switch: with 500 busy streams
+    that was a large part of Faro's CPU (docs/benchmarks-scale-logs.md). Pausing
     the TCP transport under TLS (kube/tls.py) batches the socket reads too; the kernel's
     window holds what arrives, so nothing is lost, only read later.
     The pause starts at a quarter of `longest` and doubles while the stream keeps trickling, up

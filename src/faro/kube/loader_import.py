@@ -3,8 +3,8 @@
 Why: Faro uses kubernetes_asyncio for what must not be hand-written (kubeconfig, contexts,
 exec plugins, OIDC, in-cluster tokens) and its ApiClient as a raw session; it never builds a
 model. But `import kubernetes_asyncio.config` runs the package's __init__, which imports every
-generated API and model: ~31 MB of RSS (87 -> 57 MB after Faro's imports), 30% of what Faro
-used among 10,000 pods of no story (docs/benchmarks-scale-logs.md).
+generated API and model: tens of MB of RSS, a large share of what Faro uses among 10,000
+pods of no story (measured in docs/benchmarks-scale-logs.md).
 
 So kubernetes_asyncio.client and .client.models are put in sys.modules as created-but-not-yet-
 run packages (PEP 451 specs, real __path__) holding only what the loader takes from them

@@ -17,12 +17,11 @@ from faro.kube.client import KubeClient
 
 # A trickling follow stream is read every 0.25 s at first, then at most every second while it
 # keeps trickling (client.py, `_coalesced`): lines are ordered by their kubelet timestamps, so a
-# story does not change. Over 500 streams Faro's CPU for 100,000 lines at 5,000 lines/s went
-# from ~3.1 s (a fixed 0.25 s) to ~1.8 s; unpaused, 400,000 lines at 20,000/s took ~12.5 s.
+# story does not change. What the pause saves over 500 streams is in docs/benchmarks-scale-logs.md.
 FOLLOW_PAUSE = 1.0
 
 
-class LogLine(NamedTuple):  # one per line read: a tuple is built ~3x faster than a frozen dataclass
+class LogLine(NamedTuple):  # one per line read: a tuple is built faster than a frozen dataclass
     timestamp: str  # RFC3339Nano from the kubelet
     content: bytes
 

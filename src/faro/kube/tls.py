@@ -3,10 +3,10 @@
 Why: asyncio's TLS layer gives every connection a 256 KiB read buffer, zero-filled (so
 resident) as the connection opens (asyncio/sslproto.py, `SSLProtocol.max_size`). Faro keeps a
 connection per watch and per followed container log: with 500 log streams those buffers
-were ~135 MB of its ~440 MB peak (docs/benchmarks-scale-logs.md). A TLS record is at most
+were a large part of its peak RSS (docs/benchmarks-scale-logs.md). A TLS record is at most
 16 KiB, so reading 64 KiB at a time loses nothing; the class attribute is process-wide and
 only ever lowered, never raised. Even at 64 KiB the zero-filled buffers were still the largest
-item of Faro's heap with 500 streams (32 MB, the page's tracemalloc table), though a log stream
+item of Faro's heap with 500 streams (the page's tracemalloc table), though a log stream
 rarely receives more than a few hundred bytes at once: so each buffer is an anonymous mapping
 instead, whose pages the kernel provides when a read first writes into them.
 """

@@ -1,13 +1,11 @@
 """The first half of a story's events, packed into flat arrays: no Python object per event.
 
 Why: a chatty story keeps up to `cap / 2` events in its head, and Faro keeps every open
-story's. As one tuple per event (src/faro/model/buffer/stored.py) each kept log line still cost
-~340 bytes — the tuple, its float, its int, its bytes — and every full collection of
-CPython's cyclic GC walked the lists holding them: with 500 log streams at 20,000 lines/s,
-8 full collections took 0.8-0.9 s of Faro's ~12 s of CPU (4 taking 0.5-0.6 s since; the
-rest of its GC time is young collections, docs/benchmarks-scale-logs.md).
+story's. As one tuple per event (src/faro/model/buffer/stored.py) each kept log line costs
+the tuple, its float, its int and its bytes, and every full collection of CPython's cyclic
+GC walks the lists holding them (measured in docs/benchmarks-scale-logs.md).
 Here a story's head is four arrays (time, seq, shared-JSON index, offset) and one
-bytearray of the events' own JSON: ~26 bytes per event besides its JSON, and nothing for
+bytearray of the events' own JSON: a few bytes per event besides its JSON, and nothing for
 the GC to walk. Events come back out as the same Stored tuples, built on demand (when a
 story is written or journalled, which reads each event once).
 """
