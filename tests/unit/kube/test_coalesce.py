@@ -5,20 +5,18 @@ paused for its next user."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import ssl
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import trustme
 from aiohttp import web
 
 from faro.kube import client as client_module
 from faro.kube.client import KubeClient
 from faro.kube.podlog import follow
 from faro.kube.tls import socket_transport
+from tests.fakes.apiserver import fake_apiserver
 
 LINES = 30
 PATH = "/api/v1/namespaces/ns/pods/p/log"
@@ -27,9 +25,6 @@ PATH = "/api/v1/namespaces/ns/pods/p/log"
 @pytest.fixture
 async def kubeconfig(tmp_path: Path) -> AsyncIterator[Path]:
     """A TLS server that writes LINES log lines 10 ms apart, each flushed on its own."""
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
 
     async def log(request: web.Request) -> web.StreamResponse:
         resp = web.StreamResponse()
@@ -50,25 +45,9 @@ async def kubeconfig(tmp_path: Path) -> AsyncIterator[Path]:
     async def version(request: web.Request) -> web.StreamResponse:
         return web.json_response({"gitVersion": "v1.36.3"})
 
-    app = web.Application()
-    app.router.add_get(PATH, log)
-    app.router.add_get("/version", version)
-    app.router.add_get(PATH + "/big", big)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_ctx)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    ca_data = base64.b64encode(ca.cert_pem.bytes()).decode()
-    kc = tmp_path / "kc.yaml"
-    kc.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
-        f"clusters: [{{name: t, cluster: {{server: 'https://127.0.0.1:{port}', "
-        f"certificate-authority-data: '{ca_data}'}}}}]\n"
-        "contexts: [{name: t, context: {cluster: t, user: t}}]\nusers: [{name: t, user: {token: x}}]\n"
-    )
-    yield kc
-    await runner.cleanup()
+    routes = {PATH: log, "/version": version, PATH + "/big": big}
+    async with fake_apiserver(routes, tmp_path / "kc.yaml", tls=True) as fake:
+        yield fake.kubeconfig
 
 
 async def _read(kc: Path, pause: float, monkeypatch: pytest.MonkeyPatch) -> tuple[list[bytes], int]:

@@ -17,6 +17,7 @@ from faro.kube.client import KubeClient
 from faro.kube.reflector import Reflector
 from faro.model.events import Gap, WatchEvent, WatchType
 from faro.model.refs import GVR, ResourceType
+from tests.fakes.apiserver import fake_apiserver
 
 PODS = ResourceType(GVR("", "v1", "pods"), "Pod", True, frozenset({"list", "watch"}))
 
@@ -63,25 +64,12 @@ class Script:
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[tuple[list[Script], Path, list[Script]]]:
     holder: list[Script] = []
-    app = web.Application()
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
         return await holder[0].handle(request)
 
-    app.router.add_get("/api/v1/namespaces/ns/pods", dispatch)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    kc = tmp_path / "kc.yaml"
-    kc.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: t\n"
-        f"clusters: [{{name: t, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n"
-        "contexts: [{name: t, context: {cluster: t, user: t}}]\nusers: [{name: t, user: {token: x}}]\n"
-    )
-    yield holder, kc, holder
-    await runner.cleanup()
+    async with fake_apiserver({"/api/v1/namespaces/ns/pods": dispatch}, tmp_path / "kc.yaml") as fake:
+        yield holder, fake.kubeconfig, holder
 
 
 async def run_until(
