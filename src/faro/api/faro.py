@@ -29,7 +29,7 @@ from faro.ops.server import OpsServer
 from faro.ops.status_view import StatusView
 from faro.sinks.base import FanOut, Sink
 from faro.sinks.files import StoryFiles
-from faro.sinks.handlers import EventHandler, Handlers
+from faro.sinks.handlers import Delivery, EventHandler, Handlers
 from faro.sinks.json_export import JsonExport
 from faro.sinks.jsonl import JsonlSink
 from faro.sinks.matched import MatchedEvent, MatchedType
@@ -189,14 +189,14 @@ class Faro:
 
     def _handlers(self) -> Handlers:
         c = self.config
-        return Handlers(
-            self._event_handlers,
+        delivery = Delivery(
             workers=c.workers,
             capacity=c.handler_queue_size,
             max_retries=c.handler_max_retries,
             base_delay=c.handler_backoff_base,
             max_delay=c.handler_backoff_max,
         )
+        return Handlers(self._event_handlers, delivery)
 
     async def _capture(self, client: KubeClient, fan: FanOut) -> None:
         handlers = next(s for s in fan.sinks if isinstance(s, Handlers))

@@ -38,6 +38,7 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from faro.kube.supervise import Supervisor
@@ -60,27 +61,28 @@ class EventHandler(Protocol):
     def on_matched(self, event: MatchedEvent) -> Any: ...
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """How changes reach a handler (the config's handler_* keys and workers)."""
+
+    workers: int = 5
+    capacity: int = 10_000
+    max_retries: int = 5
+    base_delay: float = 0.005
+    max_delay: float = 30.0
+
+
 class HandlerQueue:
     """One handler's bounded queue, per-key ordering, retries and counters."""
 
-    def __init__(
-        self,
-        handler: EventHandler,
-        name: str,
-        *,
-        workers: int = 5,
-        capacity: int = 10_000,
-        max_retries: int = 5,
-        base_delay: float = 0.005,
-        max_delay: float = 30.0,
-    ) -> None:
+    def __init__(self, handler: EventHandler, name: str, delivery: Delivery = Delivery()) -> None:
         self.handler = handler
         self.name = name
-        self._workers = max(1, workers)
-        self._capacity = max(1, capacity)
-        self._max_retries = max_retries
-        self._base = base_delay
-        self._max = max_delay
+        self._workers = max(1, delivery.workers)
+        self._capacity = max(1, delivery.capacity)
+        self._max_retries = delivery.max_retries
+        self._base = delivery.base_delay
+        self._max = delivery.max_delay
         self._async = inspect.iscoroutinefunction(handler.on_matched)
         self._pending: dict[_Key, deque[MatchedEvent]] = {}  # a key's changes not yet done
         self._ready: asyncio.Queue[_Key] = asyncio.Queue()  # keys neither in flight nor backing off
@@ -228,16 +230,7 @@ class HandlerQueue:
 class Handlers(Sink):
     """Every handler of a run: one queue each, started and closed together."""
 
-    def __init__(
-        self,
-        handlers: Iterable[EventHandler],
-        *,
-        workers: int = 5,
-        capacity: int = 10_000,
-        max_retries: int = 5,
-        base_delay: float = 0.005,
-        max_delay: float = 30.0,
-    ) -> None:
+    def __init__(self, handlers: Iterable[EventHandler], delivery: Delivery = Delivery()) -> None:
         self.queues: list[HandlerQueue] = []
         names: dict[str, int] = {}
         for h in handlers:
@@ -245,17 +238,7 @@ class Handlers(Sink):
             names[name] = names.get(name, 0) + 1
             if names[name] > 1:  # two of one class: metric label sets must differ
                 name = f"{name}-{names[name]}"
-            self.queues.append(
-                HandlerQueue(
-                    h,
-                    name,
-                    workers=workers,
-                    capacity=capacity,
-                    max_retries=max_retries,
-                    base_delay=base_delay,
-                    max_delay=max_delay,
-                )
-            )
+            self.queues.append(HandlerQueue(h, name, delivery))
 
     def __bool__(self) -> bool:
         return bool(self.queues)

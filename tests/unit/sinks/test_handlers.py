@@ -11,7 +11,7 @@ import time
 import pytest
 
 from faro.config import ResourceRule
-from faro.sinks.handlers import QUEUE_FULL, RETRIES_EXHAUSTED, HandlerQueue, Handlers
+from faro.sinks.handlers import QUEUE_FULL, RETRIES_EXHAUSTED, Delivery, HandlerQueue, Handlers
 from faro.sinks.matched import MatchedEvent
 
 RULE = ResourceRule(gvr="apps/v1/Deployment", namespace_names=["ns"])
@@ -45,7 +45,7 @@ class Recorder:
 
 async def test_a_key_waits_behind_its_failing_change_and_other_keys_do_not() -> None:
     h = Recorder(fail={("a", 1): 1})
-    q = HandlerQueue(h, "Recorder", workers=2, base_delay=0.1)
+    q = HandlerQueue(h, "Recorder", Delivery(workers=2, base_delay=0.1))
     q.start()
     try:
         for ev in (_ev("a", 1), _ev("b", 1), _ev("a", 2), _ev("b", 2)):
@@ -67,7 +67,7 @@ async def test_retries_back_off_exponentially_then_the_change_is_dropped_and_cou
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     h = Recorder(fail={("a", 1): 100, ("a", 3): 100})
-    q = HandlerQueue(h, "Recorder", workers=1, max_retries=4, base_delay=0.01, max_delay=0.04)
+    q = HandlerQueue(h, "Recorder", Delivery(workers=1, max_retries=4, base_delay=0.01, max_delay=0.04))
     q.start()
     try:
         with caplog.at_level(logging.DEBUG, logger="faro.handlers"):
@@ -105,7 +105,7 @@ async def test_sync_handlers_run_on_threads_and_a_slow_one_does_not_block_the_lo
             self.delivered.append(_seen(ev))
 
     h = Slow()
-    q = HandlerQueue(h, "Slow", workers=2)
+    q = HandlerQueue(h, "Slow", Delivery(workers=2))
     q.start()
     ticks = 0
 
@@ -158,7 +158,7 @@ async def test_a_full_queue_drops_new_changes_counts_them_and_warns_once(
             await release.wait()
             got.append(_seen(ev))
 
-    q = HandlerQueue(Stuck(), "Stuck", workers=1, capacity=2)
+    q = HandlerQueue(Stuck(), "Stuck", Delivery(workers=1, capacity=2))
     q.start()
     try:
         with caplog.at_level(logging.WARNING, logger="faro.handlers"):
@@ -197,7 +197,7 @@ async def test_shutdown_drains_what_is_queued_and_gives_up_after_its_bound(
             await asyncio.Event().wait()
 
     steady, never = Steady(), Never()
-    hs = Handlers([steady, never], workers=2)
+    hs = Handlers([steady, never], Delivery(workers=2))
     hs.start()
     for i in range(20):
         hs.offer(_ev(f"o{i % 3}", i))
