@@ -4,8 +4,8 @@ Why: most objects a capture sees belong to no story (docs/design.md, "Hot path")
 needs a few metadata fields — uid, name, namespace, resourceVersion, ownerReferences — and
 msgspec decodes just those from a pod several times faster than a full decode (the stage
 table in docs/benchmarks.md), skipping the rest without allocating. The object itself stays
-one `bytes` value until someone needs it: invisible to the cyclic GC while it waits in a queue, and freed whole
-when it turns out nobody does.
+one `bytes` value until someone needs it: invisible to the cyclic GC while it waits in a
+queue, and freed whole when it turns out nobody does.
 """
 
 from __future__ import annotations
