@@ -121,5 +121,7 @@ def test_a_resumed_story_does_not_record_the_journals_last_state_again() -> None
     _record(book, _ev("Pod", "pod", 5, 11.0, WatchType.ADDED))  # unchanged
     _record(book, _ev("Pod", "other", 8, 11.0, WatchType.ADDED))  # changed while Faro was down
     assert journalled.event_count == before + 1
+    last = journalled.buffer.all()[-1]
+    assert (last.action, last.timestamp) == ("update", 11.0)  # an update of the journal's state
     _record(book, _ev("Pod", "pod", 5, 12.0, WatchType.ADDED))  # later, the same rv again: recorded
     assert journalled.event_count == before + 2

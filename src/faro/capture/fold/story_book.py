@@ -215,14 +215,16 @@ class StoryBook:
         self, story: Story, ev: WatchEvent, obj: dict[str, Any], etype: EventType, blob: bytes | None = None
     ) -> None:
         uid = ev.uid
+        # A resumed story's member, listed again by a restarted Faro (as ADDED): unchanged since
+        # the journal it is no event; changed, it is an update of the journal's last state.
+        journalled = self._resumed.pop((story.correlation_id, uid), None) if self._resumed else None
+        update = ev.type is WatchType.MODIFIED or (journalled is not None and ev.type is WatchType.ADDED)
         if ev is self._current[0]:  # the same change, into another story it concerns
             blob, diff = self._current[1], self._current[2]
         else:
             blob = blob if blob is not None else orjson.dumps(obj)
             old = self._last.get(uid)
-            diff = (
-                changes(orjson.loads(old), obj) if ev.type is WatchType.MODIFIED and old is not None else None
-            )
+            diff = changes(orjson.loads(old), obj) if update and old is not None else None
             if ev.type is WatchType.DELETED:
                 self._last.pop(uid, None)
             else:
@@ -239,11 +241,10 @@ class StoryBook:
         if ev.gap is not None and ev.gap not in story.gaps:
             story.gaps.append(ev.gap)
         story.members.add(uid)
-        if self._resumed and self._resumed.pop((story.correlation_id, uid), None) == ev.meta.get(
-            "resourceVersion"
-        ):
+        if journalled is not None and journalled == ev.meta.get("resourceVersion"):
             return  # the journal's last state, listed again after a restart: nothing changed
-        se = self._event(story, obj, etype, _ACTIONS[ev.type], _when(ev))
+        action = "update" if update and ev.type is WatchType.ADDED else _ACTIONS[ev.type]
+        se = self._event(story, obj, etype, action, ev.observed_at if update else _when(ev))
         if diff is not None:
             se.changes = diff
         se.data_json = blob
