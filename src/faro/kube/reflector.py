@@ -19,7 +19,7 @@ import asyncio
 import dataclasses
 import logging
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -171,28 +171,29 @@ class Reflector:
         t = now()
         gap = Gap(self.name, "relist", t, self._relist_reason) if relisting else None
         seen: dict[str, Known] = {}
-        async for raw in self._pages(first=not relisting):
-            ev = listed_event(self.resource, raw, t, gap, self._known, seen)
-            if ev is not None:
-                await self._emit(ev)
+        # The first list may be served from the watch cache (resourceVersion=0), as client-go's.
+        query = {**self._query(), "limit": self.page_size, "resourceVersion": None if relisting else "0"}
+        while query:
+            items, query = await self._page(query)
+            for raw in items:
+                ev = listed_event(self.resource, raw, t, gap, self._known, seen)
+                if ev is not None:
+                    await self._emit(ev)
         for ev in vanished(self.resource, self._known, seen, t, gap):
             await self._emit(ev)
         self._known = seen
         await self._listed(gap)
 
-    async def _pages(self, first: bool) -> AsyncIterator[msgspec.Raw]:
-        """The items of every page of a LIST; the list's resourceVersion is kept for the watch.
-        The first list may be served from the watch cache (resourceVersion=0), as client-go's."""
-        query = {**self._query(), "limit": self.page_size, "resourceVersion": "0" if first else None}
-        path = self.resource.path(self.namespace)
-        while True:
-            items, cont, rv_list = list_page(await self.client.get_bytes(path, query))
-            for raw in items:
-                yield raw
-            if not cont:
-                self._rv = rv_list
-                return
-            query = {**self._query(), "limit": self.page_size, "continue": cont}
+    async def _page(self, query: dict[str, Any]) -> tuple[list[msgspec.Raw], dict[str, Any]]:
+        """One page of a LIST, and the query of the next ({} after the last, whose
+        resourceVersion the watch starts from)."""
+        items, cont, rv_list = list_page(
+            await self.client.get_bytes(self.resource.path(self.namespace), query)
+        )
+        if not cont:
+            self._rv = rv_list
+            return items, {}
+        return items, {**self._query(), "limit": self.page_size, "continue": cont}
 
     async def _listed(self, gap: Gap | None) -> None:
         self.stats.lists += 1
