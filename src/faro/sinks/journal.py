@@ -66,10 +66,13 @@ class Journal:
     def _events_path(self, header: Path) -> Path:
         return header.with_suffix(".events")
 
-    def pending(self, story: Story) -> bool:
-        """Whether story has changed since its last journal pass (events or metadata)."""
+    def pending(self, story: Story, head: bytes | None = None) -> bool:
+        """Whether story has changed since its last journal pass (events or metadata);
+        head is its header, when the caller has it already."""
         held = self._held.get(id(story))
-        return held is None or held.seq != story.seq or held.header != story.header(self.version)
+        if held is None or held.seq != story.seq:
+            return True
+        return held.header != (head if head is not None else story.header(self.version))
 
     def pass_size(self, stories: Iterable[Story]) -> int:
         """Bytes the next pass would write of stories (the benchmarks report it)."""
@@ -92,12 +95,16 @@ class Journal:
         self._raise_failure()
         if self._pass is not None and not self._pass.done():
             return False
-        jobs = [self._plan(s) for s in stories if self.pending(s)]
+        jobs = []
+        for story in stories:
+            head = story.header(self.version)  # once a pass: pending() and _plan() both need it
+            if self.pending(story, head):
+                jobs.append(self._plan(story, head))
         if jobs:
             self._pass = self._submit(lambda: [job() for job in jobs])
         return True
 
-    def _plan(self, story: Story) -> Callable[[], None]:
+    def _plan(self, story: Story, head: bytes) -> Callable[[], None]:
         """Take what this pass writes of story (and mark it taken); returns the writing.
 
         The events are appended since the last pass, and the metadata rewritten if what
@@ -113,7 +120,6 @@ class Journal:
         kept = story.buffer.since(0) if rewrite else new
         held.lines = len(kept) if rewrite else held.lines + len(new)
         held.seq = story.seq
-        head = story.header(self.version)
         new_head = head if head != held.header or not header.exists() else None
         held.header = head
 
